@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file conf.h
+ *
+ * dipc.conf: one GKeyFile for the referee and every node.  See the annotated
+ * dipc.conf at the top of the tree for every key, its default and its range.
+ *
+ *   [cluster]  secret, referee, allowed_hosts, heartbeat_ms, dead_after_ms,
+ *              request_timeout_ms, reserve_timeout_ms
+ *   [referee]  listen
+ *   [node]     name, listen, mountpoint       (defaults for every node)
+ *   [node.NAME] the same keys, for node NAME  (so one file serves a cluster)
+ *   [limits]   semmni, semmsl, semmns, semopm, semvmx, max_frame,
+ *              max_parked, max_connections
+ *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
+ *
+ * dipc_conf_load() validates everything; on a bad value it fails with a
+ * message that names the file, the group and the key, and the daemon exits
+ * without starting.
+ */
+#ifndef DIPC_CONF_H
+#define DIPC_CONF_H
+
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct dipc_cidr {
+	int family;          /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+} dipc_cidr;
+
+typedef struct dipc_conf {
+	char *path;
+
+	/* [cluster] */
+	char *secret;             /* >= 16 bytes */
+	char *referee;            /* host:port */
+	dipc_cidr *allowed;       /* allowed_hosts */
+	unsigned n_allowed;
+	unsigned heartbeat_ms;    /* default 1000 */
+	unsigned dead_after_ms;   /* default 5000, > 2 * heartbeat_ms */
+	unsigned request_timeout_ms;  /* default 10000: non-blocking remote calls */
+	unsigned reserve_timeout_ms;  /* default 10000: referee key reservation */
+
+	/* [referee] */
+	char *referee_listen;     /* default: the port of `referee` on 0.0.0.0 */
+
+	/* [node] merged with [node.NAME] */
+	char *node_name;          /* default: gethostname() */
+	char *node_listen;        /* host:port, required for a node */
+	char *mountpoint;         /* default /dipc */
+
+	/* [limits] */
+	unsigned semmni, semmsl, semmns, semopm, semvmx;
+	unsigned max_frame;       /* bytes, default 1 MiB */
+	unsigned max_parked;      /* parked requests per node, default 10000 */
+	unsigned max_connections; /* default 256 */
+
+	/* [policy] */
+	char *policy_keys;        /* "none" (default), "all", or a list */
+} dipc_conf;
+
+/* Load and validate.  node_name may be NULL (use [node] name or hostname);
+ * for_node says whether node keys are required.  On error returns NULL and
+ * sets *error with a message naming the key. */
+dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node,
+			  GError **error);
+void dipc_conf_free(dipc_conf *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(dipc_conf, dipc_conf_free)
+
+/* Is this peer address allowed? (sockaddr_in or sockaddr_in6) */
+bool dipc_conf_host_allowed(const dipc_conf *c, const struct sockaddr *sa);
+
+/* Parse "host:port" / "[v6]:port" into a sockaddr (numeric or resolvable). */
+int dipc_parse_hostport(const char *s, struct sockaddr_storage *ret, GError **error);
+
+/* Parse a policy list: "none", "all", or comma-separated keys and ranges
+ * ("0x1234, 100-200, private").  Shared grammar with the shim (which has its
+ * own libc-only copy in shim/policy.c; tests check they agree). */
+bool dipc_policy_valid(const char *s, GError **error);
+
+#endif /* DIPC_CONF_H */

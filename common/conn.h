@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file conn.h
+ *
+ * One authenticated, framed, heartbeated TCP connection between two dipcfs
+ * daemons (node <-> referee, node <-> node), living in a libuv loop.
+ *
+ * Life of a connection:
+ *   1. dipc_conn_connect() or dipc_conn_accept() creates it (handshake state).
+ *   2. Both sides send Hello{version, role, name, nonce, listen}, then
+ *      Auth{HMAC-SHA256(secret, "dipc-auth-v1" | own role | own name |
+ *      own nonce | peer nonce)}; each side verifies the other's MAC with
+ *      constant-time comparison.  An acceptor also checks the peer's address
+ *      against [cluster] allowed_hosts before anything else is read.
+ *      Nothing but Hello/Auth is accepted before both are verified.
+ *   3. ops->on_ready() runs once; from then on ops->on_request() receives
+ *      requests and notifications (req_id == 0 means no reply wanted), and
+ *      replies to dipc_conn_call() reach the call's callback.
+ *   4. Pings are sent every heartbeat_ms; a connection from which nothing
+ *      arrived for dead_after_ms is closed with -ETIMEDOUT.
+ *   5. On close (any cause) every outstanding call's callback runs once with
+ *      err = the close reason and reply = NULL, then ops->on_close() runs; the
+ *      struct is freed after libuv's close callbacks, never inside a callback
+ *      of the caller's.
+ *
+ * Errors are negative errno values.  Nothing here logs except through g_debug /
+ * g_message in the "dipc" domain.
+ */
+#ifndef DIPC_CONN_H
+#define DIPC_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "dipc.pb-c.h"
+#include "conf.h"
+
+typedef struct dipc_conn dipc_conn;
+
+typedef struct dipc_conn_ops {
+	/* Handshake done; dipc_conn_peer_*() are valid from now on. */
+	void (*on_ready)(dipc_conn *c, void *ud);
+	/* A request (env->reply == false).  env is freed after the callback
+	 * returns: copy what you keep.  Answer with dipc_conn_reply(). */
+	void (*on_request)(dipc_conn *c, Dipc__Envelope *env, void *ud);
+	/* The connection is closing; err < 0 says why (0 = closed by us). */
+	void (*on_close)(dipc_conn *c, int err, void *ud);
+} dipc_conn_ops;
+
+/* The callback of a call.  err: 0 and reply != NULL on a reply (the peer's
+ * errno is reply->err, positive); < 0 and reply == NULL when the connection
+ * closed or the call timed out.  reply is freed after the callback returns. */
+typedef void (*dipc_conn_reply_cb)(dipc_conn *c, int err, Dipc__Envelope *reply,
+				   void *ud);
+
+typedef struct dipc_conn_params {
+	uv_loop_t *loop;
+	const dipc_conf *conf;  /* secret, allowed hosts, timings, max_frame */
+	const char *role;       /* "node" or "referee" */
+	const char *name;       /* own name */
+	const char *listen;     /* own listen address, "" for the referee */
+	const dipc_conn_ops *ops;
+	void *ud;
+} dipc_conn_params;
+
+/* Connect to "host:port".  Returns NULL only on invalid arguments; a failed
+ * connect is reported through ops->on_close(). */
+dipc_conn *dipc_conn_connect(const dipc_conn_params *p, const char *hostport);
+
+/* Accept a pending connection on a listening uv_tcp_t (call from its
+ * connection callback).  Rejected peers are closed without a callback. */
+dipc_conn *dipc_conn_accept(const dipc_conn_params *p, uv_stream_t *server);
+
+/* Send a request; cb runs exactly once.  timeout_ms 0: no time-out (for
+ * calls that may legitimately park, e.g. a blocking semop); the heartbeat
+ * still ends them if the peer dies.  env->req_id is assigned here (returned
+ * through the result, > 0).  Returns < 0 if the connection is not ready. */
+int64_t dipc_conn_call(dipc_conn *c, Dipc__Envelope *env, unsigned timeout_ms,
+		       dipc_conn_reply_cb cb, void *ud);
+
+/* Fire-and-forget notification (req_id = 0). */
+int dipc_conn_notify(dipc_conn *c, Dipc__Envelope *env);
+
+/* Reply to request req_id; env->req_id and env->reply are set here. */
+int dipc_conn_reply(dipc_conn *c, uint64_t req_id, Dipc__Envelope *env);
+/* Reply with only an error (positive errno). */
+int dipc_conn_reply_err(dipc_conn *c, uint64_t req_id, int err);
+
+/* Forget the callback of an outstanding call (it will never run). */
+void dipc_conn_forget(dipc_conn *c, int64_t req_id);
+
+void dipc_conn_close(dipc_conn *c, int err);
+
+bool dipc_conn_ready(const dipc_conn *c);
+const char *dipc_conn_peer_name(const dipc_conn *c);
+const char *dipc_conn_peer_role(const dipc_conn *c);
+const char *dipc_conn_peer_listen(const dipc_conn *c);
+const char *dipc_conn_peer_addr(const dipc_conn *c); /* "ip:port" seen */
+void dipc_conn_set_ud(dipc_conn *c, void *ud);
+void *dipc_conn_get_ud(const dipc_conn *c);
+
+/* ---- framing, exposed for unit tests and fuzzing ------------------------- */
+
+/* Pack env into a newly allocated frame (4-byte BE length + body). */
+uint8_t *dipc_frame_pack(const Dipc__Envelope *env, size_t *ret_len);
+
+/* Feed bytes to a frame reader; for each complete frame, unpack and call
+ * fn(env, ud) (env freed after).  Returns 0, or -EMSGSIZE for a frame above
+ * max_frame, -EBADMSG for a body that does not unpack. */
+typedef struct dipc_frame_reader {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t max_frame;
+} dipc_frame_reader;
+
+int dipc_frame_feed(dipc_frame_reader *r, const uint8_t *data, size_t n,
+		    int (*fn)(Dipc__Envelope *env, void *ud), void *ud);
+void dipc_frame_reader_clear(dipc_frame_reader *r);
+
+#endif /* DIPC_CONN_H */

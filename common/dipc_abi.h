@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file dipc_abi.h
+ *
+ * The one home of the shim <-> mount.dipcfs file ABI.  Shared by fs/ and shim/,
+ * so it is plain C99 with <stdint.h> only: no GLib, no libuv, no FUSE.
+ *
+ * Layout of a mount (default /dipc):
+ *
+ *   /MOUNT/.control          ioctl endpoint: every SysV operation of the shim
+ *   /MOUNT/.policy           text: which keys the shim distributes without IPC_DIPC
+ *   /MOUNT/cluster           text: this node, the referee, the live nodes
+ *   /MOUNT/sem/0xKKKKKKKK    one file per keyed semaphore set (cat = state)
+ *   /MOUNT/sem/private.ID    one file per IPC_PRIVATE set
+ *   /MOUNT/msg/..., /MOUNT/shm/...   the same for the other kinds
+ *
+ * Every request is a restricted _IOW/_IOWR ioctl on an fd of /MOUNT/.control
+ * (or of any object file) whose payload begins with struct dipc_ioc_hdr.  The
+ * kernel copies exactly _IOC_SIZE bytes each way, and restricted FUSE ioctls
+ * carry at most 16383 bytes, hence the fixed array bounds below.  The ioctl's
+ * return value is the result: >= 0 on success, -1 with errno on failure,
+ * exactly as the SysV call the shim is emulating.
+ *
+ * Ids.  Cluster-wide ids are positive ints whose low 15 bits lie in
+ * [DIPC_ID_SLOT_BASE, 0x7fff].  The kernel builds ids as (seq << 15) | idx with
+ * idx < max(in_use * 3 / 2, 64) (ipc/util.c, ipc_idr_alloc), so a kernel id can
+ * only fall in that range once more than ~21,600 objects of one kind exist on
+ * the node at the same time.  The shim routes a call by id with dipc_is_id().
+ */
+#ifndef DIPC_ABI_H
+#define DIPC_ABI_H
+
+#include <stdint.h>
+#include <linux/ioctl.h>
+
+#define DIPC_ABI_VERSION 1
+
+#ifndef IPC_DIPC
+#define IPC_DIPC 010000 /* include/uapi/linux/ipc.h; SHM_NORESERVE in shmget */
+#endif
+
+#define DIPC_DEFAULT_MOUNT "/dipc"
+#define DIPC_CONTROL_NAME ".control"
+#define DIPC_POLICY_NAME ".policy"
+
+enum dipc_kind {
+	DIPC_KIND_SEM = 1,
+	DIPC_KIND_MSG = 2,
+	DIPC_KIND_SHM = 3,
+};
+
+/* ---- ids ---------------------------------------------------------------- */
+
+#define DIPC_ID_SLOT_BASE 0x7f00u
+#define DIPC_ID_SLOTS 0x100u
+
+/* serial >= 1, assigned by the referee, never reused while it runs. */
+static inline int dipc_id_from_serial(uint32_t serial)
+{
+	uint32_t hi = (serial / DIPC_ID_SLOTS) & 0xffffu;
+	return (int)((hi << 15) | (DIPC_ID_SLOT_BASE + serial % DIPC_ID_SLOTS));
+}
+
+static inline int dipc_is_id(int id)
+{
+	return id >= 0 && ((unsigned)id & 0x7fffu) >= DIPC_ID_SLOT_BASE;
+}
+
+/* ---- hard limits imposed by the ioctl size ------------------------------ */
+
+#define DIPC_SEMOPM_MAX 1000 /* sembufs in one semop (kernel default 500) */
+#define DIPC_SEMMSL_MAX 8000 /* semaphores in one set (kernel: 32000) */
+
+/* ---- payloads ----------------------------------------------------------- */
+
+struct dipc_ioc_hdr {
+	uint32_t version; /* DIPC_ABI_VERSION */
+	int32_t pid;      /* getpid() of the caller (the daemon verifies it) */
+};
+
+/* xxxget(): key, flags as given by the program (IPC_DIPC already stripped). */
+struct dipc_ioc_get {
+	struct dipc_ioc_hdr hdr;
+	int32_t kind;  /* enum dipc_kind */
+	int32_t key;   /* key_t; 0 = IPC_PRIVATE */
+	int32_t flags; /* IPC_CREAT | IPC_EXCL | mode bits */
+	int32_t pad;
+	uint64_t size; /* nsems for sem, size for shm, 0 for msg */
+};
+
+struct dipc_sembuf {
+	uint16_t sem_num;
+	int16_t sem_op;
+	int16_t sem_flg;
+};
+
+/* semop()/semtimedop().  Two sizes share one layout so that the common case
+ * (a few sembufs) does not copy 6 KiB through FUSE on every call. */
+#define DIPC_SEMOP_SMALL 16
+#define DIPC_IOC_SEMOP_STRUCT(name, n)                                              \
+	struct name {                                                               \
+		struct dipc_ioc_hdr hdr;                                            \
+		int32_t id;                                                         \
+		uint32_t nsops;                                                     \
+		int64_t timeout_ns; /* -1: none (semop); else relative, semtimedop */ \
+		struct dipc_sembuf sops[n];                                         \
+	}
+DIPC_IOC_SEMOP_STRUCT(dipc_ioc_semop, DIPC_SEMOP_SMALL);
+DIPC_IOC_SEMOP_STRUCT(dipc_ioc_semop_large, DIPC_SEMOPM_MAX);
+
+/* struct ipc_perm / semid_ds as the kernel returns them, in fixed-width form. */
+struct dipc_perm {
+	int32_t key;
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode; /* low 9 bits + SHM_DEST/SHM_LOCKED style flags */
+	uint32_t seq;
+};
+
+struct dipc_semid_ds {
+	struct dipc_perm perm;
+	int64_t otime;
+	int64_t ctime;
+	uint32_t nsems;
+	uint32_t pad;
+};
+
+/* semctl() without a value array: IPC_STAT, SEM_STAT(_ANY), IPC_SET, IPC_RMID,
+ * GETVAL, SETVAL, GETPID, GETNCNT, GETZCNT, IPC_INFO, SEM_INFO.
+ * in: id, semnum, cmd, val (SETVAL), set.perm.{uid,gid,mode} (IPC_SET).
+ * out: ds (IPC_STAT, SEM_STAT), info (IPC_INFO, SEM_INFO). */
+struct dipc_seminfo {
+	int32_t semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz,
+		semvmx, semaem;
+};
+
+struct dipc_ioc_semctl {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t semnum;
+	int32_t cmd;
+	int32_t val;
+	struct dipc_semid_ds ds;
+	struct dipc_seminfo info;
+};
+
+/* GETALL / SETALL. */
+struct dipc_ioc_semarray {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t cmd;
+	uint32_t nsems; /* out for GETALL; the daemon checks it against the set */
+	uint32_t pad;
+	uint16_t vals[DIPC_SEMMSL_MAX];
+};
+
+/* SEM_UNDO needs no ioctl of its own: adjustments are kept per (node, tgid)
+ * at the owner, the caller's node watches the process with a pidfd and
+ * announces its exit (also after SIGKILL), and a fork child is a new tgid
+ * with no adjustments, as fork(2) says. */
+
+#define DIPC_IOC_MAGIC 0xD1
+#define DIPC_IOC_GET _IOW(DIPC_IOC_MAGIC, 1, struct dipc_ioc_get)
+#define DIPC_IOC_SEMOP _IOW(DIPC_IOC_MAGIC, 2, struct dipc_ioc_semop)
+#define DIPC_IOC_SEMCTL _IOWR(DIPC_IOC_MAGIC, 3, struct dipc_ioc_semctl)
+#define DIPC_IOC_SEMARRAY _IOWR(DIPC_IOC_MAGIC, 4, struct dipc_ioc_semarray)
+#define DIPC_IOC_SEMOP_LARGE _IOW(DIPC_IOC_MAGIC, 5, struct dipc_ioc_semop_large)
+
+#endif /* DIPC_ABI_H */

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ipcperm.h
+ *
+ * What every IPC kind shares: the permission record, the caller's identity and
+ * the kernel's permission rules (ipc/util.c: ipcperms(), ipcctl_obtain_check()).
+ * Plain C on plain structs: no FUSE, no libuv, no network.
+ */
+#ifndef DIPC_IPCPERM_H
+#define DIPC_IPCPERM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DIPC_MAX_GROUPS 64
+
+/* The caller, as the node where the call was made saw it. */
+typedef struct dipc_ident {
+	char node[64];
+	int32_t pid;   /* tgid */
+	uint32_t uid, gid;
+	uint32_t groups[DIPC_MAX_GROUPS];
+	unsigned ngroups;
+	char user[64];
+} dipc_ident;
+
+typedef struct dipc_ipc_perm {
+	int32_t key;
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode;   /* low 9 bits are rwx for owner/group/other */
+	int32_t id;
+} dipc_ipc_perm;
+
+/* Root stands for CAP_IPC_OWNER / CAP_SYS_ADMIN / CAP_SYS_RESOURCE: numeric
+ * uids are assumed to mean the same user on every node (see docs). */
+static inline bool dipc_ident_privileged(const dipc_ident *who)
+{
+	return who->uid == 0;
+}
+
+bool dipc_ident_in_group(const dipc_ident *who, uint32_t gid);
+
+/* ipcperms(): flag is S_IRUGO (0444) to read, S_IWUGO (0222) to alter, or the
+ * mode bits a program passed to xxxget (flag & 0777).  As the kernel does, the
+ * three triplets of flag are OR-ed into one requested rwx and compared with
+ * the owner (uid or cuid), group (gid or cgid, supplementary groups count) or
+ * other triplet of the mode.  Returns 0 or -EACCES. */
+int dipc_ipcperms(const dipc_ipc_perm *p, const dipc_ident *who, int flag);
+
+/* The IPC_SET / IPC_RMID gate (ipcctl_obtain_check): the caller must be the
+ * creator, the owner, or privileged.  Returns 0 or -EPERM. */
+int dipc_ipc_owner_check(const dipc_ipc_perm *p, const dipc_ident *who);
+
+/* IPC_SET of uid, gid and the low 9 mode bits (ipc_update_perm). */
+void dipc_ipc_update_perm(dipc_ipc_perm *p, uint32_t uid, uint32_t gid, uint32_t mode);
+
+/* Wall-clock seconds, as the kernel's ktime_get_real_seconds(). */
+int64_t dipc_now_sec(void);
+
+#endif /* DIPC_IPCPERM_H */
