@@ -1,1 +1,361 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file objects.c
+ *
+ * The objects this node owns, and xxxget() -- DIPC's creation protocol.
+ *
+ * xxxget(key) from a local process, in the kernel's order (ipc/util.c
+ * ipcget_public, ipc/sem.c ksys_semget):
+ *   1. nsems > semmsl: EINVAL, before anything else.
+ *   2. key owned here: EEXIST with IPC_CREAT|IPC_EXCL, else the per-kind
+ *      check (nsems larger than the set: EINVAL) then permission (EACCES).
+ *   3. else ask the referee.  Found elsewhere: EEXIST with CREAT|EXCL, else
+ *      the owner runs the checks of step 2 (ObjGet).  Not found: the referee
+ *      has reserved the key for us (other nodes asking for it wait); without
+ *      IPC_CREAT we release it (Abort) and fail with ENOENT; with it we
+ *      create the object here under the id the referee gave, then Commit.
+ *   IPC_PRIVATE skips the key: the referee hands out a fresh id.
+ * If the owner says the object vanished between the referee's answer and
+ * ObjGet (it was removed, or its node died), the lookup is retried.
+ *
+ * Ownership: the node where an object was created owns it until IPC_RMID or
+ * until the node goes away (fail-stop: its objects go with it).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+#include "node.h"
+#include "opwire.h"
+
+#define GET_MAX_TRIES 4
+
+static inline uint64_t key_slot(int kind, int32_t key)
+{
+	return ((uint64_t)(uint32_t)kind << 32) | (uint32_t)key;
+}
+
+static void obj_free(gpointer p)
+{
+	dipc_obj *o = p;
+	if (o->sem)
+		dipc_semset_free(o->sem);
+	g_free(o);
+}
+
+void objects_init(dipc_node *n)
+{
+	n->owned = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, obj_free);
+	n->owned_keys = g_hash_table_new(g_int64_hash, g_int64_equal);
+}
+
+void objects_fini(dipc_node *n)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	/* End every parked waiter before the sets go. */
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->sem) {
+			dipc_ident root = { .uid = 0 };
+			dipc_semset_rmid(o->sem, &root);
+		}
+	}
+	/* The tables stay (empty): late callbacks may still look things up. */
+	g_hash_table_remove_all(n->owned_keys);
+	g_hash_table_remove_all(n->owned);
+}
+
+dipc_obj *obj_find(dipc_node *n, int32_t id)
+{
+	return g_hash_table_lookup(n->owned, GINT_TO_POINTER(id));
+}
+
+dipc_obj *obj_find_key(dipc_node *n, int kind, int32_t key)
+{
+	uint64_t k = key_slot(kind, key);
+	return g_hash_table_lookup(n->owned_keys, &k);
+}
+
+static dipc_obj *obj_create(dipc_node *n, dipc_op *op, int32_t id)
+{
+	dipc_obj *o = g_new0(dipc_obj, 1);
+
+	o->slot = key_slot(op->kind, op->key);
+	o->kind = op->kind;
+	o->key = op->key;
+	o->id = id;
+	o->node = n;
+	o->sem = dipc_semset_new(op->key, id, (unsigned)op->size, op->flags & 0777,
+				 &op->who, &n->sem_lim, semglue_wake_fn(), n);
+	n->sems_used += op->size;
+	g_hash_table_insert(n->owned, GINT_TO_POINTER(id), o);
+	if (op->key != IPC_PRIVATE)
+		g_hash_table_insert(n->owned_keys, &o->slot, o);
+	return o;
+}
+
+static void removed_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	if (err < 0 || (reply && reply->err))
+		g_debug("referee did not take a removal: %d", err < 0 ? err : -reply->err);
+}
+
+void obj_destroy(dipc_node *n, dipc_obj *o)
+{
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__Removed rm = DIPC__REMOVED__INIT;
+
+	rm.id = o->id;
+	env.body_case = DIPC__ENVELOPE__BODY_REMOVED;
+	env.removed = &rm;
+	if (referee_call(n, &env, removed_cb, NULL) < 0)
+		g_message("cannot tell the referee that object %d is removed", o->id);
+
+	if (o->sem)
+		n->sems_used -= dipc_semset_nsems(o->sem);
+	if (o->key != IPC_PRIVATE)
+		g_hash_table_remove(n->owned_keys, &o->slot);
+	g_hash_table_remove(n->owned, GINT_TO_POINTER(o->id)); /* obj_free */
+}
+
+void objects_node_down(dipc_node *n, const char *node_name)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->sem)
+			dipc_semset_node_down(o->sem, node_name);
+	}
+}
+
+void objects_proc_exit(dipc_node *n, const char *node_name, int32_t pid)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->sem && dipc_semset_has_undo(o->sem, node_name, pid))
+			dipc_semset_exit(o->sem, node_name, pid);
+	}
+}
+
+/* ObjGet at the owner: may the caller have the id of this existing object? */
+int obj_check_get(dipc_node *n, dipc_op *op)
+{
+	dipc_obj *o = obj_find(n, op->id);
+	int r;
+
+	if (!o || o->kind != op->kind)
+		return -EIDRM;   /* vanished: the asker retries its lookup */
+	if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL))
+		return -EEXIST;
+	r = dipc_semset_check_get(o->sem, &op->who, op->flags, (unsigned)op->size);
+	return r < 0 ? r : o->id;
+}
+
+void exec_status(dipc_op *op)
+{
+	dipc_node *n = op->node;
+	dipc_obj *o = obj_find(n, op->id);
+
+	if (!o) {
+		op_complete(op, -ENOENT);
+		return;
+	}
+	const dipc_ipc_perm *p = dipc_semset_perm(o->sem);
+	g_free(op->text);
+	op->text = dipc_semset_describe(o->sem, n->name);
+	op->st_uid = p->uid;
+	op->st_gid = p->gid;
+	op->st_mode = p->mode & 0777;
+	op_complete(op, 0);
+}
+
+/* ---- xxxget from a local caller ----------------------------------------- */
+
+static void lookup_send(dipc_op *op);
+
+static void commit_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	dipc_op *op = ud;
+	dipc_obj *o = obj_find(op->node, op->id);
+
+	if (err == 0 && reply && reply->err)
+		err = -reply->err;
+	if (err < 0) {
+		/* The referee did not record it: nobody else can find it, so it
+		 * must not exist here either. */
+		g_message("referee refused creation of id %d: %s", op->id, g_strerror(-err));
+		if (o) {
+			dipc_ident root = { .uid = 0 };
+			dipc_semset_rmid(o->sem, &root);
+			obj_destroy(op->node, o);
+		}
+		op_complete(op, -ENOSPC);
+		return;
+	}
+	op_complete(op, op->id);
+}
+
+static void abort_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+}
+
+static void send_abort(dipc_op *op)
+{
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__Abort ab = DIPC__ABORT__INIT;
+
+	ab.kind = op->kind;
+	ab.key = op->key;
+	env.body_case = DIPC__ENVELOPE__BODY_ABORT;
+	env.abort = &ab;
+	referee_call(op->node, &env, abort_cb, NULL);
+}
+
+static void create_here(dipc_op *op, int32_t id)
+{
+	dipc_node *n = op->node;
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__Commit cm = DIPC__COMMIT__INIT;
+	int r;
+
+	if (op->size == 0) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if (n->sems_used + op->size > n->conf->semmns) {
+		r = -ENOSPC;
+		goto fail;
+	}
+	obj_create(n, op, id);
+	op->id = id;
+
+	cm.kind = op->kind;
+	cm.key = op->key;
+	cm.id = id;
+	env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
+	env.commit = &cm;
+	env.caller = NULL;
+	if (referee_call(n, &env, commit_cb, op) < 0)
+		commit_cb(NULL, -EHOSTUNREACH, NULL, op);
+	return;
+fail:
+	if (op->key != IPC_PRIVATE)
+		send_abort(op);
+	op_complete(op, r);
+}
+
+static void objget_done(dipc_op *op);
+
+static void lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	dipc_op *op = ud;
+	dipc_node *n = op->node;
+
+	if (err == 0 && reply->err)
+		err = -reply->err;
+	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_LOOKUP_REPLY)
+		err = -EPROTO;
+	if (err < 0) {
+		/* ENOSPC (semmni reached) is the kernel's answer too; a lost
+		 * referee is reported as such. */
+		op_complete(op, err == -ENOSPC ? -ENOSPC : -EHOSTUNREACH);
+		return;
+	}
+
+	const Dipc__LookupReply *lr = reply->lookup_reply;
+	if (!lr->found) {
+		if (op->key != IPC_PRIVATE && !(op->flags & IPC_CREAT)) {
+			send_abort(op);
+			op_complete(op, -ENOENT);
+			return;
+		}
+		create_here(op, lr->id);
+		return;
+	}
+	if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL)) {
+		op_complete(op, -EEXIST);
+		return;
+	}
+	if (g_strcmp0(lr->owner, n->name) == 0) {
+		/* Ours after all (created since we looked). */
+		op->id = lr->id;
+		op_complete(op, obj_check_get(n, op));
+		return;
+	}
+	/* The owner checks size and permission.  objget_done either finishes
+	 * the caller's get or retries the lookup. */
+	op->id = lr->id;
+	g_hash_table_replace(n->id_owner, GINT_TO_POINTER(lr->id), g_strdup(lr->owner));
+	dipc_op *sub = op_new(n, OP_GET);
+	sub->who = op->who;
+	sub->id = lr->id;
+	sub->kind = op->kind;
+	sub->key = op->key;
+	sub->flags = op->flags;
+	sub->size = op->size;
+	sub->origin = op;
+	sub->done = objget_done;
+	peer_forward(n, lr->owner, lr->owner_addr, sub);
+}
+
+static void objget_done(dipc_op *sub)
+{
+	dipc_op *op = sub->origin;
+	int r = sub->result;
+
+	op_free(sub);
+	if (r == -EIDRM && ++op->tries < GET_MAX_TRIES) {
+		lookup_send(op);
+		return;
+	}
+	op_complete(op, r);
+}
+
+static void lookup_send(dipc_op *op)
+{
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__Lookup lk = DIPC__LOOKUP__INIT;
+
+	lk.kind = op->kind;
+	lk.key = op->key;
+	env.body_case = DIPC__ENVELOPE__BODY_LOOKUP;
+	env.lookup = &lk;
+	if (referee_call(op->node, &env, lookup_cb, op) < 0)
+		op_complete(op, -EHOSTUNREACH);
+}
+
+void op_get(dipc_op *op)
+{
+	dipc_node *n = op->node;
+	dipc_obj *o;
+
+	if (op->kind != DIPC_KIND_SEM) {
+		op_complete(op, -ENOSYS);
+		return;
+	}
+	if (op->size > n->sem_lim.semmsl) {
+		op_complete(op, -EINVAL);
+		return;
+	}
+	if (op->key != IPC_PRIVATE && (o = obj_find_key(n, op->kind, op->key))) {
+		if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL)) {
+			op_complete(op, -EEXIST);
+			return;
+		}
+		op->id = o->id;
+		op_complete(op, obj_check_get(n, op));
+		return;
+	}
+	lookup_send(op);
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file node.h
+ *
+ * The state of one mount.dipcfs node, shared by the files of fs/:
+ *
+ *   main.c       options, mount-helper behaviour, the loop, signals
+ *   fuse_ops.c   the FUSE low-level callbacks: inodes, status files, ioctl entry
+ *   cluster.c    the referee connection, peer connections, id -> owner routing
+ *   objects.c    objects this node owns, xxxget, listing and status text
+ *   semglue.c    semaphore operations: run at the owner, forwarded, parked
+ *   procwatch.c  pidfd watches that announce process exits (SEM_UNDO)
+ *
+ * Concurrency: everything runs on one libuv loop thread, FUSE requests
+ * included (the session fd is polled by the loop).  No locks.
+ *
+ * Every operation, wherever it comes from (a FUSE ioctl on this node, or a
+ * peer that forwards its caller's operation to us because we own the object),
+ * is a dipc_op.  route_op() sends it to the owner: locally to the executor in
+ * semglue.c/objects.c, or over TCP.  Its completion function answers the
+ * origin (fuse_reply_ioctl, or a reply envelope to the peer).
+ */
+#ifndef DIPC_FS_NODE_H
+#define DIPC_FS_NODE_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "dipc_abi.h"
+#include "ipcperm.h"
+#include "semset.h"
+
+typedef struct dipc_node dipc_node;
+typedef struct dipc_op dipc_op;
+typedef struct dipc_obj dipc_obj;
+typedef struct dipc_peer dipc_peer;
+
+enum dipc_op_type {
+	OP_GET = 1,
+	OP_SEMOP,
+	OP_SEMCTL,
+	OP_SEMARRAY,
+	OP_STATUS,   /* status text + attributes of one object */
+};
+
+typedef void (*dipc_op_done_fn)(dipc_op *op);
+
+/* A request parked at this node on behalf of a peer: its connection and id. */
+typedef struct dipc_remote_key {
+	dipc_conn *conn;
+	uint64_t req;
+} dipc_remote_key;
+
+struct dipc_op {
+	dipc_node *node;
+	enum dipc_op_type type;
+	dipc_ident who;
+	int32_t id;
+
+	/* OP_GET */
+	int32_t kind, key, flags;
+	uint64_t size;
+	unsigned tries;              /* lookups retried after a vanished owner */
+
+	/* OP_SEMOP */
+	unsigned nsops;
+	int64_t timeout_ns;
+	struct dipc_sembuf *sops;    /* owned (g_free) */
+
+	/* OP_SEMCTL / OP_SEMARRAY */
+	int32_t semnum, cmd, val;
+	uint32_t set_uid, set_gid, set_mode;
+	uint16_t *vals;              /* owned: SETALL in, GETALL out */
+	unsigned nvals;
+
+	/* results */
+	int result;                  /* >= 0 or -errno */
+	struct dipc_semid_ds ds;
+	struct dipc_seminfo info;
+	char *text;                  /* OP_STATUS (owned) */
+	uint32_t st_uid, st_gid, st_mode;
+
+	/* completion: called exactly once, then the origin frees the op */
+	dipc_op_done_fn done;
+	void *origin;
+
+	/* parked at the owner */
+	dipc_obj *obj;
+	dipc_sem_waiter waiter;
+	uv_timer_t *timer;
+	bool parked;
+	dipc_remote_key from;        /* remote origin; conn NULL once it closed */
+
+	/* forwarded by this node */
+	dipc_peer *peer;
+	int64_t call_id;
+	bool cancel_sent;
+
+	/* FUSE origin */
+	fuse_req_t freq;
+	bool interrupted;            /* the interrupt hook ran */
+	GList *intr_link;            /* in node->interrupted */
+	bool fuse_wait;              /* a FUSE request waits on this op */
+	size_t out_size;             /* ioctl out size */
+	void *io_buf;                /* ioctl payload copy (owned) */
+};
+
+/* An object owned by this node. */
+struct dipc_obj {
+	uint64_t slot;       /* kind << 32 | key: the owned_keys key points here */
+	int kind;
+	int32_t key, id;
+	dipc_semset *sem;
+	dipc_node *node;
+};
+
+struct dipc_peer {
+	char *name;
+	char *addr;
+	bool alive;
+	dipc_conn *conn;     /* our outbound connection, NULL if none */
+	GQueue waiting;      /* ops waiting for conn to be ready */
+	dipc_node *node;
+};
+
+struct dipc_node {
+	uv_loop_t *loop;
+	dipc_conf *conf;
+	char *name;
+	char *mountpoint;
+	dipc_sem_limits sem_lim;
+
+	/* FUSE */
+	struct fuse_session *se;
+	uv_poll_t fuse_poll;
+	struct fuse_buf fbuf;
+	GQueue interrupted;          /* ops whose interrupt hook ran */
+	bool fuse_started;
+
+	/* cluster */
+	dipc_conn *referee;
+	bool referee_up;
+	uv_timer_t referee_retry;
+	GQueue referee_waiting;      /* ops waiting for the referee */
+	GHashTable *peers;           /* name -> dipc_peer */
+	GHashTable *id_owner;        /* id -> owner name (g_strdup), a cache */
+	uv_tcp_t listener;
+	GHashTable *inbound;         /* accepted dipc_conn* set */
+
+	/* objects this node owns */
+	GHashTable *owned;           /* id -> dipc_obj */
+	GHashTable *owned_keys;      /* (kind << 32 | key) -> dipc_obj, key != 0 */
+	unsigned long sems_used;     /* for semmns */
+	unsigned nparked;
+	GHashTable *parked_remote;   /* dipc_remote_key -> op, for Cancel */
+
+	/* process watches (procwatch.c) */
+	GHashTable *procs;           /* pid -> proc watch */
+
+	/* identity cache (fuse_ops.c) */
+	GHashTable *idcache;         /* tid -> cached ident */
+
+	uv_signal_t sigterm, sigint, sighup;
+	bool stopping;
+};
+
+/* ---- main.c ---- */
+void node_stop(dipc_node *n);
+
+/* ---- fuse_ops.c ---- */
+extern const struct fuse_lowlevel_ops dipc_fuse_ops;
+int fuse_attach_loop(dipc_node *n);
+void fuse_drain_interrupts(dipc_node *n);
+
+/* ---- cluster.c ---- */
+int cluster_start(dipc_node *n);
+void cluster_stop(dipc_node *n);
+/* Send op to the owner of op->id (resolving it if needed); op->done runs once. */
+void route_op(dipc_op *op);
+/* Ask the referee; cb runs once with err < 0 (transport) or the reply. */
+int referee_call(dipc_node *n, Dipc__Envelope *env, dipc_conn_reply_cb cb, void *ud);
+int referee_notify(dipc_node *n, Dipc__Envelope *env);
+/* Send an op to a named peer (owner).  Completes op on reply or failure. */
+void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op);
+/* Forwarded op was interrupted: ask the owner to end it. */
+void peer_cancel(dipc_op *op);
+void peer_notify_exit(dipc_node *n, const char *owner, int32_t pid);
+char *cluster_describe(dipc_node *n);
+const char *cluster_owner_of(dipc_node *n, int32_t id);
+void ident_to_pb(const dipc_ident *who, Dipc__Ident *pb);
+void ident_from_pb(const Dipc__Ident *pb, dipc_ident *who);
+
+/* ---- objects.c ---- */
+void objects_init(dipc_node *n);
+void objects_fini(dipc_node *n);
+dipc_obj *obj_find(dipc_node *n, int32_t id);
+dipc_obj *obj_find_key(dipc_node *n, int kind, int32_t key);
+void op_get(dipc_op *op);                  /* xxxget from a local caller */
+int obj_check_get(dipc_node *n, dipc_op *op); /* ObjGet at the owner */
+void obj_destroy(dipc_node *n, dipc_obj *o); /* after IPC_RMID */
+void objects_node_down(dipc_node *n, const char *node_name);
+void objects_proc_exit(dipc_node *n, const char *node_name, int32_t pid);
+void exec_status(dipc_op *op);              /* OP_STATUS at the owner */
+
+/* ---- semglue.c ---- */
+/* Run op at this node, which owns op->id.  Completes now or parks. */
+void exec_local(dipc_op *op);
+/* Ends a parked op with err (interrupt, peer death); no-op if not parked. */
+void op_unpark(dipc_op *op, int err);
+dipc_op *op_new(dipc_node *n, enum dipc_op_type type);
+void op_free(dipc_op *op);
+void op_complete(dipc_op *op, int result);
+/* Cancel every op parked on behalf of conn (it closed). */
+void parked_conn_closed(dipc_node *n, dipc_conn *c);
+void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id);
+/* Remote request -> op -> exec_local -> reply. */
+void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
+dipc_sem_wake_fn semglue_wake_fn(void);
+GHashTable *parked_table_new(void);
+
+/* ---- procwatch.c ---- */
+void procwatch_init(dipc_node *n);
+void procwatch_fini(dipc_node *n);
+/* The process pid made a SEM_UNDO operation on an object owned by owner. */
+void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner);
+
+#endif /* DIPC_FS_NODE_H */

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file opwire.c
+ *
+ * The one place where a node's dipc_op meets the wire: an op becomes a
+ * request envelope for the owner, a request envelope from a peer becomes an
+ * op, and the owner's results travel back.  Everything else in fs/ works on
+ * dipc_op only.
+ *
+ * Envelopes built here hang off one opwire_msg allocation (sub-messages and
+ * arrays included) so that one opwire_msg_free() releases all of it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "opwire.h"
+
+struct opwire_msg {
+	Dipc__Envelope env;
+	Dipc__Ident caller;
+	uint32_t groups[DIPC_MAX_GROUPS];
+	union {
+		Dipc__ObjGet obj_get;
+		Dipc__ObjGetReply obj_get_reply;
+		Dipc__SemOp sem_op;
+		Dipc__SemCtl sem_ctl;
+		Dipc__SemCtlReply sem_ctl_reply;
+		Dipc__StatusText status_text;
+		Dipc__StatusTextReply status_text_reply;
+	};
+	Dipc__SemidDs ds;
+	uint32_t *u32a;
+	int32_t *i32a, *i32b;
+};
+
+Dipc__Envelope *opwire_env(opwire_msg *m)
+{
+	return &m->env;
+}
+
+void opwire_msg_free(opwire_msg *m)
+{
+	if (!m)
+		return;
+	g_free(m->u32a);
+	g_free(m->i32a);
+	g_free(m->i32b);
+	g_free(m);
+}
+
+void ident_to_pb(const dipc_ident *who, Dipc__Ident *pb)
+{
+	/* pb->groups must point at storage for who->ngroups entries */
+	pb->node = (char *)who->node;
+	pb->pid = who->pid;
+	pb->uid = who->uid;
+	pb->gid = who->gid;
+	pb->n_groups = who->ngroups;
+	for (unsigned i = 0; i < who->ngroups; i++)
+		pb->groups[i] = who->groups[i];
+	pb->user = (char *)who->user;
+}
+
+void ident_from_pb(const Dipc__Ident *pb, dipc_ident *who)
+{
+	memset(who, 0, sizeof(*who));
+	if (!pb)
+		return;
+	g_strlcpy(who->node, pb->node ? pb->node : "", sizeof(who->node));
+	g_strlcpy(who->user, pb->user ? pb->user : "", sizeof(who->user));
+	who->pid = pb->pid;
+	who->uid = pb->uid;
+	who->gid = pb->gid;
+	who->ngroups = MIN(pb->n_groups, (size_t)DIPC_MAX_GROUPS);
+	for (unsigned i = 0; i < who->ngroups; i++)
+		who->groups[i] = pb->groups[i];
+}
+
+static opwire_msg *msg_new(const dipc_ident *who)
+{
+	opwire_msg *m = g_new0(opwire_msg, 1);
+	Dipc__Envelope e = DIPC__ENVELOPE__INIT;
+	Dipc__Ident id = DIPC__IDENT__INIT;
+
+	m->env = e;
+	m->caller = id;
+	if (who) {
+		m->caller.groups = m->groups;
+		ident_to_pb(who, &m->caller);
+		m->env.caller = &m->caller;
+	}
+	return m;
+}
+
+opwire_msg *opwire_request(const dipc_op *op)
+{
+	opwire_msg *m = msg_new(&op->who);
+
+	switch (op->type) {
+	case OP_GET: {
+		Dipc__ObjGet g = DIPC__OBJ_GET__INIT;
+		m->obj_get = g;
+		m->obj_get.id = op->id;
+		m->obj_get.flags = op->flags;
+		m->obj_get.size = op->size;
+		m->env.body_case = DIPC__ENVELOPE__BODY_OBJ_GET;
+		m->env.obj_get = &m->obj_get;
+		break;
+	}
+	case OP_SEMOP: {
+		Dipc__SemOp s = DIPC__SEM_OP__INIT;
+		m->sem_op = s;
+		m->sem_op.id = op->id;
+		m->sem_op.timeout_ns = op->timeout_ns;
+		m->u32a = g_new(uint32_t, op->nsops);
+		m->i32a = g_new(int32_t, op->nsops);
+		m->i32b = g_new(int32_t, op->nsops);
+		for (unsigned i = 0; i < op->nsops; i++) {
+			m->u32a[i] = op->sops[i].sem_num;
+			m->i32a[i] = op->sops[i].sem_op;
+			m->i32b[i] = op->sops[i].sem_flg;
+		}
+		m->sem_op.n_sem_num = m->sem_op.n_sem_op = m->sem_op.n_sem_flg = op->nsops;
+		m->sem_op.sem_num = m->u32a;
+		m->sem_op.sem_op = m->i32a;
+		m->sem_op.sem_flg = m->i32b;
+		m->env.body_case = DIPC__ENVELOPE__BODY_SEM_OP;
+		m->env.sem_op = &m->sem_op;
+		break;
+	}
+	case OP_SEMCTL:
+	case OP_SEMARRAY: {
+		Dipc__SemCtl s = DIPC__SEM_CTL__INIT;
+		m->sem_ctl = s;
+		m->sem_ctl.id = op->id;
+		m->sem_ctl.semnum = op->semnum;
+		m->sem_ctl.cmd = op->cmd;
+		m->sem_ctl.val = op->val;
+		m->sem_ctl.set_uid = op->set_uid;
+		m->sem_ctl.set_gid = op->set_gid;
+		m->sem_ctl.set_mode = op->set_mode;
+		if (op->type == OP_SEMARRAY && op->cmd == SETALL) {
+			m->u32a = g_new(uint32_t, op->nvals);
+			for (unsigned i = 0; i < op->nvals; i++)
+				m->u32a[i] = op->vals[i];
+			m->sem_ctl.n_vals = op->nvals;
+			m->sem_ctl.vals = m->u32a;
+		}
+		m->env.body_case = DIPC__ENVELOPE__BODY_SEM_CTL;
+		m->env.sem_ctl = &m->sem_ctl;
+		break;
+	}
+	case OP_STATUS: {
+		Dipc__StatusText s = DIPC__STATUS_TEXT__INIT;
+		m->status_text = s;
+		m->status_text.id = op->id;
+		m->env.body_case = DIPC__ENVELOPE__BODY_STATUS_TEXT;
+		m->env.status_text = &m->status_text;
+		break;
+	}
+	}
+	return m;
+}
+
+/* Bounds on what a peer may ask for, checked before anything is allocated. */
+int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op)
+{
+	ident_from_pb(env->caller, &op->who);
+	switch (env->body_case) {
+	case DIPC__ENVELOPE__BODY_OBJ_GET:
+		op->type = OP_GET;
+		op->id = env->obj_get->id;
+		op->flags = env->obj_get->flags;
+		op->size = env->obj_get->size;
+		return 0;
+	case DIPC__ENVELOPE__BODY_SEM_OP: {
+		const Dipc__SemOp *s = env->sem_op;
+		op->type = OP_SEMOP;
+		op->id = s->id;
+		op->timeout_ns = s->timeout_ns;
+		if (s->n_sem_num != s->n_sem_op || s->n_sem_num != s->n_sem_flg ||
+		    s->n_sem_num > DIPC_SEMOPM_MAX)
+			return -EINVAL;
+		op->nsops = s->n_sem_num;
+		op->sops = g_new(struct dipc_sembuf, MAX(op->nsops, 1));
+		for (unsigned i = 0; i < op->nsops; i++) {
+			op->sops[i].sem_num = (uint16_t)MIN(s->sem_num[i], 0xffffu);
+			op->sops[i].sem_op = (int16_t)CLAMP(s->sem_op[i], INT16_MIN, INT16_MAX);
+			op->sops[i].sem_flg = (int16_t)s->sem_flg[i];
+		}
+		return 0;
+	}
+	case DIPC__ENVELOPE__BODY_SEM_CTL: {
+		const Dipc__SemCtl *s = env->sem_ctl;
+		op->type = (s->cmd == GETALL || s->cmd == SETALL) ? OP_SEMARRAY : OP_SEMCTL;
+		op->id = s->id;
+		op->semnum = s->semnum;
+		op->cmd = s->cmd;
+		op->val = s->val;
+		op->set_uid = s->set_uid;
+		op->set_gid = s->set_gid;
+		op->set_mode = s->set_mode;
+		if (s->n_vals > DIPC_SEMMSL_MAX)
+			return -EINVAL;
+		if (op->type == OP_SEMARRAY) {
+			op->nvals = op->cmd == SETALL ? s->n_vals : DIPC_SEMMSL_MAX;
+			op->vals = g_new0(uint16_t, MAX(op->nvals, 1));
+			if (op->cmd == SETALL)
+				for (unsigned i = 0; i < op->nvals; i++)
+					op->vals[i] = (uint16_t)MIN(s->vals[i], 0xffffu);
+		}
+		return 0;
+	}
+	case DIPC__ENVELOPE__BODY_STATUS_TEXT:
+		op->type = OP_STATUS;
+		op->id = env->status_text->id;
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+static void ds_to_pb(const struct dipc_semid_ds *ds, Dipc__SemidDs *pb)
+{
+	Dipc__SemidDs init = DIPC__SEMID_DS__INIT;
+	*pb = init;
+	pb->key = ds->perm.key;
+	pb->uid = ds->perm.uid;
+	pb->gid = ds->perm.gid;
+	pb->cuid = ds->perm.cuid;
+	pb->cgid = ds->perm.cgid;
+	pb->mode = ds->perm.mode;
+	pb->seq = ds->perm.seq;
+	pb->otime = ds->otime;
+	pb->ctime = ds->ctime;
+	pb->nsems = ds->nsems;
+}
+
+static void ds_from_pb(const Dipc__SemidDs *pb, struct dipc_semid_ds *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	if (!pb)
+		return;
+	ds->perm.key = pb->key;
+	ds->perm.uid = pb->uid;
+	ds->perm.gid = pb->gid;
+	ds->perm.cuid = pb->cuid;
+	ds->perm.cgid = pb->cgid;
+	ds->perm.mode = pb->mode;
+	ds->perm.seq = pb->seq;
+	ds->otime = pb->otime;
+	ds->ctime = pb->ctime;
+	ds->nsems = pb->nsems;
+}
+
+/* The reply to a request: err carries -result when it failed. */
+opwire_msg *opwire_reply(const dipc_op *op)
+{
+	opwire_msg *m = msg_new(NULL);
+
+	if (op->result < 0) {
+		m->env.err = -op->result;
+		return m;
+	}
+	switch (op->type) {
+	case OP_GET: {
+		Dipc__ObjGetReply r = DIPC__OBJ_GET_REPLY__INIT;
+		m->obj_get_reply = r;
+		m->obj_get_reply.id = op->result;
+		m->env.body_case = DIPC__ENVELOPE__BODY_OBJ_GET_REPLY;
+		m->env.obj_get_reply = &m->obj_get_reply;
+		break;
+	}
+	case OP_SEMOP:
+		break;   /* success needs no body */
+	case OP_SEMCTL:
+	case OP_SEMARRAY: {
+		Dipc__SemCtlReply r = DIPC__SEM_CTL_REPLY__INIT;
+		m->sem_ctl_reply = r;
+		m->sem_ctl_reply.result = op->result;
+		ds_to_pb(&op->ds, &m->ds);
+		m->sem_ctl_reply.ds = &m->ds;
+		if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
+			m->u32a = g_new(uint32_t, MAX(op->nvals, 1));
+			for (unsigned i = 0; i < op->nvals; i++)
+				m->u32a[i] = op->vals[i];
+			m->sem_ctl_reply.n_vals = op->nvals;
+			m->sem_ctl_reply.vals = m->u32a;
+		}
+		m->env.body_case = DIPC__ENVELOPE__BODY_SEM_CTL_REPLY;
+		m->env.sem_ctl_reply = &m->sem_ctl_reply;
+		break;
+	}
+	case OP_STATUS: {
+		Dipc__StatusTextReply r = DIPC__STATUS_TEXT_REPLY__INIT;
+		m->status_text_reply = r;
+		m->status_text_reply.text = op->text ? op->text : "";
+		m->status_text_reply.uid = op->st_uid;
+		m->status_text_reply.gid = op->st_gid;
+		m->status_text_reply.mode = op->st_mode;
+		m->env.body_case = DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY;
+		m->env.status_text_reply = &m->status_text_reply;
+		break;
+	}
+	}
+	return m;
+}
+
+/* Fill op's results from the owner's reply; returns the op's result. */
+int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
+{
+	if (r->err)
+		return -r->err;
+	switch (op->type) {
+	case OP_GET:
+		if (r->body_case != DIPC__ENVELOPE__BODY_OBJ_GET_REPLY)
+			return -EPROTO;
+		return r->obj_get_reply->id;
+	case OP_SEMOP:
+		return 0;
+	case OP_SEMCTL:
+	case OP_SEMARRAY: {
+		if (r->body_case != DIPC__ENVELOPE__BODY_SEM_CTL_REPLY)
+			return -EPROTO;
+		const Dipc__SemCtlReply *s = r->sem_ctl_reply;
+		ds_from_pb(s->ds, &op->ds);
+		if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
+			if (s->n_vals > op->nvals)
+				return -EPROTO;
+			for (unsigned i = 0; i < s->n_vals; i++)
+				op->vals[i] = (uint16_t)s->vals[i];
+			op->nvals = s->n_vals;
+		}
+		return s->result;
+	}
+	case OP_STATUS: {
+		if (r->body_case != DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY)
+			return -EPROTO;
+		const Dipc__StatusTextReply *s = r->status_text_reply;
+		g_free(op->text);
+		op->text = g_strdup(s->text ? s->text : "");
+		op->st_uid = s->uid;
+		op->st_gid = s->gid;
+		op->st_mode = s->mode;
+		return 0;
+	}
+	}
+	return -EPROTO;
+}
