@@ -10,7 +10,7 @@
  * must wait (the waiter is queued), < 0 a negative errno.
  *
  * Waiting.  dipc_semset_op() queues a waiter that cannot proceed (unless
- * IPC_NOWAIT is in one of its sembufs: -EAGAIN).  Whenever values change
+ * the sembuf that blocks carries IPC_NOWAIT: -EAGAIN, as in Linux).  Whenever values change
  * (semop, SETVAL, SETALL, exit adjustments) the engine retries queued waiters
  * in FIFO order, restarting from the head after any completed operation that
  * changed a value, and reports each completed one through the set's wake

@@ -1,1 +1,250 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the shared IPC permission rules (common/ipcperm.c), checked
+ * against what Linux ipc/util.c does for the same inputs.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "ipcperm.h"
+
+#define READ_ACCESS  0444
+#define ALTER_ACCESS 0222
+
+/* Object owned by uid 1000 / gid 100, created by uid 2000 / gid 200. */
+static dipc_ipc_perm make_perm(uint32_t mode)
+{
+	dipc_ipc_perm p = {
+		.key = 0x162e, .uid = 1000, .gid = 100, .cuid = 2000, .cgid = 200,
+		.mode = mode, .id = 32513,
+	};
+	return p;
+}
+
+static dipc_ident make_ident(uint32_t uid, uint32_t gid)
+{
+	dipc_ident who;
+
+	memset(&who, 0, sizeof(who));
+	g_strlcpy(who.node, "node1", sizeof(who.node));
+	who.pid = 1234;
+	who.uid = uid;
+	who.gid = gid;
+	return who;
+}
+
+static void test_in_group(void)
+{
+	dipc_ident who = make_ident(5, 50);
+
+	g_assert_true(dipc_ident_in_group(&who, 50));
+	g_assert_false(dipc_ident_in_group(&who, 51));
+
+	who.groups[0] = 7;
+	who.groups[1] = 51;
+	who.ngroups = 2;
+	g_assert_true(dipc_ident_in_group(&who, 51));
+	g_assert_true(dipc_ident_in_group(&who, 7));
+	g_assert_false(dipc_ident_in_group(&who, 8));
+
+	/* Only the first ngroups entries count. */
+	who.groups[2] = 8;
+	g_assert_false(dipc_ident_in_group(&who, 8));
+
+	/* The last slot counts when the array is full... */
+	who.ngroups = DIPC_MAX_GROUPS;
+	who.groups[DIPC_MAX_GROUPS - 1] = 99;
+	g_assert_true(dipc_ident_in_group(&who, 99));
+	/* ...and a bogus ngroups from the wire is clamped, not trusted. */
+	who.ngroups = DIPC_MAX_GROUPS + 1000;
+	g_assert_true(dipc_ident_in_group(&who, 99));
+	g_assert_false(dipc_ident_in_group(&who, 12345));
+}
+
+static void test_owner_class(void)
+{
+	dipc_ipc_perm p = make_perm(0640);
+	dipc_ident owner = make_ident(1000, 9), creator = make_ident(2000, 9);
+
+	/* Owner and creator both use the owner triplet (rw-). */
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, ALTER_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &creator, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &creator, ALTER_ACCESS), ==, 0);
+
+	/* Owner with 0077: only its own triplet counts, so refused although
+	 * group and others may. */
+	p.mode = 0077;
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, READ_ACCESS), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &creator, ALTER_ACCESS), ==, -EACCES);
+
+	/* Owner who is also in the group still gets the owner triplet. */
+	owner.gid = 100;
+	p.mode = 0040;
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, READ_ACCESS), ==, -EACCES);
+}
+
+static void test_group_class(void)
+{
+	dipc_ipc_perm p = make_perm(0640);
+	dipc_ident g_owner = make_ident(3000, 100);   /* in perm gid */
+	dipc_ident g_creator = make_ident(3001, 200); /* in perm cgid */
+	dipc_ident g_supp = make_ident(3002, 9);
+
+	g_supp.groups[0] = 1;
+	g_supp.groups[1] = 200;
+	g_supp.ngroups = 2;
+
+	g_assert_cmpint(dipc_ipcperms(&p, &g_owner, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_owner, ALTER_ACCESS), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_creator, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_creator, ALTER_ACCESS), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_supp, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_supp, ALTER_ACCESS), ==, -EACCES);
+
+	/* A group member gets the group triplet only, even if others may. */
+	p.mode = 0607;
+	g_assert_cmpint(dipc_ipcperms(&p, &g_supp, READ_ACCESS), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_owner, ALTER_ACCESS), ==, -EACCES);
+
+	/* Group write only. */
+	p.mode = 0020;
+	g_assert_cmpint(dipc_ipcperms(&p, &g_supp, ALTER_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &g_supp, READ_ACCESS), ==, -EACCES);
+}
+
+static void test_other_class(void)
+{
+	dipc_ipc_perm p = make_perm(0604);
+	dipc_ident other = make_ident(4000, 400);
+
+	g_assert_cmpint(dipc_ipcperms(&p, &other, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &other, ALTER_ACCESS), ==, -EACCES);
+
+	p.mode = 0602;
+	g_assert_cmpint(dipc_ipcperms(&p, &other, READ_ACCESS), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &other, ALTER_ACCESS), ==, 0);
+
+	p.mode = 0660;
+	g_assert_cmpint(dipc_ipcperms(&p, &other, READ_ACCESS), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &other, ALTER_ACCESS), ==, -EACCES);
+
+	/* Nothing requested, nothing refused (semget with mode 0). */
+	p.mode = 0;
+	g_assert_cmpint(dipc_ipcperms(&p, &other, 0), ==, 0);
+}
+
+static void test_root(void)
+{
+	dipc_ipc_perm p = make_perm(0000);
+	dipc_ident root = make_ident(0, 0);
+
+	g_assert_cmpint(dipc_ipcperms(&p, &root, READ_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &root, ALTER_ACCESS), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &root, 0777), ==, 0);
+	g_assert_true(dipc_ident_privileged(&root));
+
+	/* gid 0 alone is not privileged. */
+	root.uid = 4000;
+	g_assert_false(dipc_ident_privileged(&root));
+	g_assert_cmpint(dipc_ipcperms(&p, &root, READ_ACCESS), ==, -EACCES);
+}
+
+/* The three triplets of the flag are OR-ed: asking "other read" (0004) as the
+ * owner checks the owner's r bit, as the kernel does for xxxget flags. */
+static void test_flag_collapse(void)
+{
+	dipc_ipc_perm p = make_perm(0400);
+	dipc_ident owner = make_ident(1000, 9);
+	dipc_ident other = make_ident(4000, 400);
+
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 0004), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 0040), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 0400), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 0600), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 0002), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 0100), ==, -EACCES);
+
+	/* Bits above 0777 (IPC_CREAT 01000, IPC_EXCL 02000) request nothing. */
+	g_assert_cmpint(dipc_ipcperms(&p, &owner, 01000 | 02000 | 0400), ==, 0);
+	g_assert_cmpint(dipc_ipcperms(&p, &other, 01000 | 02000), ==, 0);
+
+	/* semget(key, n, 0600) on a 0604 set by someone else: w is requested
+	 * from the other triplet, which lacks it. */
+	p.mode = 0604;
+	g_assert_cmpint(dipc_ipcperms(&p, &other, 0600), ==, -EACCES);
+	g_assert_cmpint(dipc_ipcperms(&p, &other, 0400), ==, 0);
+	/* The x bit counts too. */
+	g_assert_cmpint(dipc_ipcperms(&p, &other, 0100), ==, -EACCES);
+	p.mode = 0605;
+	g_assert_cmpint(dipc_ipcperms(&p, &other, 0100), ==, 0);
+}
+
+static void test_owner_check(void)
+{
+	dipc_ipc_perm p = make_perm(0600);
+	dipc_ident owner = make_ident(1000, 9), creator = make_ident(2000, 9);
+	dipc_ident root = make_ident(0, 0), other = make_ident(4000, 100);
+
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &owner), ==, 0);
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &creator), ==, 0);
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &root), ==, 0);
+	/* Being in the group, or having every mode bit, is not enough. */
+	p.mode = 0777;
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &other), ==, -EPERM);
+	other.groups[0] = 200;
+	other.ngroups = 1;
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &other), ==, -EPERM);
+}
+
+static void test_update_perm(void)
+{
+	dipc_ipc_perm p = make_perm(01600); /* a kind-specific flag above 0777 */
+
+	dipc_ipc_update_perm(&p, 7, 8, 0644);
+	g_assert_cmpuint(p.uid, ==, 7);
+	g_assert_cmpuint(p.gid, ==, 8);
+	g_assert_cmpuint(p.mode, ==, 01644);
+	/* Creator and the rest are untouched. */
+	g_assert_cmpuint(p.cuid, ==, 2000);
+	g_assert_cmpuint(p.cgid, ==, 200);
+	g_assert_cmpint(p.key, ==, 0x162e);
+	g_assert_cmpint(p.id, ==, 32513);
+
+	/* Only the low nine bits of the new mode are taken. */
+	dipc_ipc_update_perm(&p, 7, 8, 07000 | 0400);
+	g_assert_cmpuint(p.mode, ==, 01400);
+	dipc_ipc_update_perm(&p, 7, 8, 0);
+	g_assert_cmpuint(p.mode, ==, 01000);
+}
+
+static void test_now(void)
+{
+	int64_t before = (int64_t) time(NULL);
+	int64_t now = dipc_now_sec();
+	int64_t after = (int64_t) time(NULL);
+
+	g_assert_cmpint(now, >=, before);
+	g_assert_cmpint(now, <=, after);
+	g_assert_cmpint(now, >, 1600000000); /* a 2020s wall clock, not uptime */
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+	g_test_add_func("/ipcperm/in_group", test_in_group);
+	g_test_add_func("/ipcperm/owner_class", test_owner_class);
+	g_test_add_func("/ipcperm/group_class", test_group_class);
+	g_test_add_func("/ipcperm/other_class", test_other_class);
+	g_test_add_func("/ipcperm/root", test_root);
+	g_test_add_func("/ipcperm/flag_collapse", test_flag_collapse);
+	g_test_add_func("/ipcperm/owner_check", test_owner_check);
+	g_test_add_func("/ipcperm/update_perm", test_update_perm);
+	g_test_add_func("/ipcperm/now", test_now);
+
+	return g_test_run();
+}
