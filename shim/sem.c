@@ -1,1 +1,421 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file sem.c
+ *
+ * semget, semop, semtimedop, semctl.
+ *
+ * User-visible behaviour.  A distributed semget() (IPC_DIPC or the key
+ * policy) becomes DIPC_IOC_GET and returns a cluster id; every other semget()
+ * goes to the kernel with its flags unchanged (the kernel ignores the
+ * IPC_DIPC bit in semget).  A call naming an id goes to the daemon when
+ * dipc_is_id(id), else to the kernel, untouched.  The daemon answers with the
+ * result and errno the kernel would give; the shim itself only rejects what
+ * the kernel rejects before it looks at the set, in the kernel's order:
+ *
+ *   semop/semtimedop  nsops < 1 -> EINVAL; nsops > DIPC_SEMOPM_MAX -> E2BIG
+ *                     (the daemon enforces the configured semopm, which is
+ *                     at most that); sops == NULL -> EFAULT; a timeout with
+ *                     tv_sec < 0 or tv_nsec outside [0, 1e9) -> EINVAL.
+ *   semctl            a NULL buf/array where the command needs one -> EFAULT;
+ *                     an unknown command -> EINVAL.
+ *   semget            nsems < 0 -> EINVAL.
+ *
+ * A semop interrupted by a signal fails with EINTR, also under SA_RESTART,
+ * as the kernel's does: the ioctl is never retried.
+ *
+ * Differences: a bad (non-NULL) pointer makes the shim fault where the
+ * kernel would return EFAULT, because the shim copies the caller's memory
+ * into the request itself.
+ *
+ * Concurrency: no shared state here; every request lives on the caller's
+ * stack (the large semop and value-array payloads, 6 and 16 KiB, only in the
+ * non-inlined functions that need them).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
+#ifndef IPC_64
+#define IPC_64 0x0100
+#endif
+
+/* Does this architecture's kernel take IPC_64 in a semctl cmd (ipc/util.c
+ * ipc_parse_version, CONFIG_ARCH_WANT_IPC_PARSE_VERSION)?  Native 64-bit
+ * x86, arm64, riscv64, s390x and loongarch64 do not: there cmd | IPC_64 is an
+ * unknown command and fails with EINVAL, so the daemon path must fail too.
+ * Elsewhere the kernel strips the bit and so does the shim. */
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__s390x__) ||                  \
+	defined(__loongarch64) || (defined(__riscv) && __riscv_xlen == 64)
+#define KERNEL_TAKES_IPC_64 0
+#else
+#define KERNEL_TAKES_IPC_64 1
+#endif
+
+/* The fourth argument of semctl(); programs define union semun themselves. */
+union dipc_semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+	struct seminfo *__buf;
+};
+
+/* ---- semget ------------------------------------------------------------- */
+
+DIPC_EXPORT int semget(key_t key, int nsems, int semflg)
+{
+	int saved = errno;
+	dipc_init();
+
+	if (!dipc_key_distributed(key, semflg)) {
+		dipc_log("semget(key=0x%x, nsems=%d, flg=0%o): kernel", (unsigned)key, nsems,
+			 (unsigned)semflg);
+		goto kernel;
+	}
+
+	/* The kernel's first check, before it looks at keys or limits. */
+	if (nsems < 0) {
+		dipc_log("semget(key=0x%x, nsems=%d, flg=0%o): EINVAL", (unsigned)key, nsems,
+			 (unsigned)semflg);
+		return dipc_ret(-EINVAL, saved);
+	}
+
+	int fd = dipc_control_for_get();
+	if (fd == DIPC_CTL_LOCAL) {
+		semflg &= ~IPC_DIPC;
+		dipc_log("semget(key=0x%x, nsems=%d, flg=0%o): no mount, kernel", (unsigned)key,
+			 nsems, (unsigned)semflg);
+		goto kernel;
+	}
+
+	int r;
+	if (fd < 0) {
+		r = fd;
+	} else {
+		struct dipc_ioc_get g;
+		memset(&g, 0, sizeof(g));
+		dipc_hdr_init(&g.hdr);
+		g.kind = DIPC_KIND_SEM;
+		g.key = (int32_t)key;
+		g.flags = semflg & ~IPC_DIPC;
+		g.size = (uint64_t)nsems;
+		r = dipc_ioctl(fd, DIPC_IOC_GET, &g);
+	}
+	dipc_log("semget(key=0x%x, nsems=%d, flg=0%o): dipc -> %d%s%s", (unsigned)key, nsems,
+		 (unsigned)semflg, r < 0 ? -1 : r, r < 0 ? " " : "", r < 0 ? strerror(-r) : "");
+	return dipc_ret(r, saved);
+
+kernel:
+	if (!dipc_real.semget)
+		return dipc_ret(-ENOSYS, saved);
+	errno = saved;
+	return dipc_real.semget(key, nsems, semflg);
+}
+
+/* ---- semop, semtimedop -------------------------------------------------- */
+
+static void copy_sops(struct dipc_sembuf *dst, const struct sembuf *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		dst[i].sem_num = src[i].sem_num;
+		dst[i].sem_op = src[i].sem_op;
+		dst[i].sem_flg = src[i].sem_flg;
+	}
+}
+
+static __attribute__((noinline)) int semop_large(int fd, int id, const struct sembuf *sops,
+						  size_t nsops, int64_t timeout_ns)
+{
+	struct dipc_ioc_semop_large s;
+	memset(&s, 0, sizeof(s));
+	dipc_hdr_init(&s.hdr);
+	s.id = id;
+	s.nsops = (uint32_t)nsops;
+	s.timeout_ns = timeout_ns;
+	copy_sops(s.sops, sops, nsops);
+	return dipc_ioctl(fd, DIPC_IOC_SEMOP_LARGE, &s);
+}
+
+/* The daemon's semop: the checks the kernel makes before it looks at the set,
+ * then one ioctl.  timeout NULL = block without limit. */
+static int dipc_semop(int fd, int id, const struct sembuf *sops, size_t nsops,
+		      const struct timespec *timeout)
+{
+	if (nsops < 1)
+		return -EINVAL;
+	if (nsops > DIPC_SEMOPM_MAX)
+		return -E2BIG;
+	if (!sops)
+		return -EFAULT;
+
+	int64_t timeout_ns = -1;
+	if (timeout) {
+		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+		    timeout->tv_nsec >= 1000000000L)
+			return -EINVAL;
+		if ((uint64_t)timeout->tv_sec >= (uint64_t)(INT64_MAX / 1000000000LL))
+			timeout_ns = INT64_MAX; /* ~292 years: forever */
+		else
+			timeout_ns = (int64_t)timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
+	}
+
+	if (nsops > DIPC_SEMOP_SMALL)
+		return semop_large(fd, id, sops, nsops, timeout_ns);
+
+	struct dipc_ioc_semop s;
+	memset(&s, 0, sizeof(s));
+	dipc_hdr_init(&s.hdr);
+	s.id = id;
+	s.nsops = (uint32_t)nsops;
+	s.timeout_ns = timeout_ns;
+	copy_sops(s.sops, sops, nsops);
+	return dipc_ioctl(fd, DIPC_IOC_SEMOP, &s);
+}
+
+/* Route one semop/semtimedop: the daemon's result (>= 0 or -errno), or
+ * DIPC_CTL_LOCAL when the call belongs to the kernel. */
+static int route_semop(const char *name, int semid, struct sembuf *sops, size_t nsops,
+		       const struct timespec *timeout)
+{
+	int fd = dipc_is_id(semid) ? dipc_control_for_id() : DIPC_CTL_LOCAL;
+	if (fd == DIPC_CTL_LOCAL) {
+		dipc_log("%s(id=%d, nsops=%zu%s): kernel", name, semid, nsops,
+			 timeout ? ", timeout" : "");
+		return DIPC_CTL_LOCAL;
+	}
+	int r = fd < 0 ? fd : dipc_semop(fd, semid, sops, nsops, timeout);
+	dipc_log("%s(id=%d, nsops=%zu%s): dipc -> %d%s%s", name, semid, nsops,
+		 timeout ? ", timeout" : "", r < 0 ? -1 : r, r < 0 ? " " : "",
+		 r < 0 ? strerror(-r) : "");
+	return r;
+}
+
+DIPC_EXPORT int semop(int semid, struct sembuf *sops, size_t nsops)
+{
+	int saved = errno;
+	dipc_init();
+	int r = route_semop("semop", semid, sops, nsops, NULL);
+	if (r != DIPC_CTL_LOCAL)
+		return dipc_ret(r, saved);
+	if (!dipc_real.semop)
+		return dipc_ret(-ENOSYS, saved);
+	errno = saved;
+	return dipc_real.semop(semid, sops, nsops);
+}
+
+DIPC_EXPORT int semtimedop(int semid, struct sembuf *sops, size_t nsops,
+			   const struct timespec *timeout)
+{
+	int saved = errno;
+	dipc_init();
+	/* A NULL timeout is a semop without limit, as in the kernel. */
+	int r = route_semop("semtimedop", semid, sops, nsops, timeout);
+	if (r != DIPC_CTL_LOCAL)
+		return dipc_ret(r, saved);
+	if (!dipc_real.semtimedop)
+		return dipc_ret(-ENOSYS, saved);
+	errno = saved;
+	return dipc_real.semtimedop(semid, sops, nsops, timeout);
+}
+
+/* ---- semctl ------------------------------------------------------------- */
+
+/* Which commands take the fourth argument.  The same list glibc uses:
+ * anything else gets a zero union. */
+static bool semctl_has_arg(int cmd)
+{
+	switch (cmd) {
+	case SETVAL:
+	case GETALL:
+	case SETALL:
+	case IPC_STAT:
+	case IPC_SET:
+	case SEM_STAT:
+	case SEM_STAT_ANY:
+	case IPC_INFO:
+	case SEM_INFO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void semid_ds_from_dipc(struct semid_ds *buf, const struct dipc_semid_ds *ds)
+{
+	/* The kernel writes the whole structure, reserved fields zeroed. */
+	memset(buf, 0, sizeof(*buf));
+	buf->sem_perm.__key = (key_t)ds->perm.key;
+	buf->sem_perm.uid = ds->perm.uid;
+	buf->sem_perm.gid = ds->perm.gid;
+	buf->sem_perm.cuid = ds->perm.cuid;
+	buf->sem_perm.cgid = ds->perm.cgid;
+	buf->sem_perm.mode = ds->perm.mode;
+	buf->sem_perm.__seq = (unsigned short)ds->perm.seq;
+	buf->sem_otime = (time_t)ds->otime;
+	buf->sem_ctime = (time_t)ds->ctime;
+	buf->sem_nsems = ds->nsems;
+}
+
+static void seminfo_from_dipc(struct seminfo *si, const struct dipc_seminfo *in)
+{
+	si->semmap = in->semmap;
+	si->semmni = in->semmni;
+	si->semmns = in->semmns;
+	si->semmnu = in->semmnu;
+	si->semmsl = in->semmsl;
+	si->semopm = in->semopm;
+	si->semume = in->semume;
+	si->semusz = in->semusz;
+	si->semvmx = in->semvmx;
+	si->semaem = in->semaem;
+}
+
+/* DIPC_IOC_SEMCTL without the value array: the result or -errno. */
+static int semctl_one(int fd, int id, int semnum, int cmd, int val,
+		      const struct semid_ds *set, struct dipc_semid_ds *ret_ds,
+		      struct dipc_seminfo *ret_info)
+{
+	struct dipc_ioc_semctl c;
+	memset(&c, 0, sizeof(c));
+	dipc_hdr_init(&c.hdr);
+	c.id = id;
+	c.semnum = semnum;
+	c.cmd = cmd;
+	c.val = val;
+	if (set) {
+		c.ds.perm.uid = set->sem_perm.uid;
+		c.ds.perm.gid = set->sem_perm.gid;
+		c.ds.perm.mode = set->sem_perm.mode;
+	}
+	int r = dipc_ioctl(fd, DIPC_IOC_SEMCTL, &c);
+	if (r >= 0 && ret_ds)
+		*ret_ds = c.ds;
+	if (r >= 0 && ret_info)
+		*ret_info = c.info;
+	return r;
+}
+
+/* GETALL / SETALL.  SETALL sends exactly the set's nsems values, so the shim
+ * learns nsems first with an IPC_STAT (or, when the caller may alter but not
+ * read the set, SEM_STAT_ANY, which checks no read permission). */
+static __attribute__((noinline)) int semctl_array(int fd, int id, int cmd,
+						   unsigned short *array)
+{
+	if (!array)
+		return -EFAULT;
+
+	struct dipc_ioc_semarray a;
+	memset(&a, 0, sizeof(a));
+	dipc_hdr_init(&a.hdr);
+	a.id = id;
+	a.cmd = cmd;
+
+	if (cmd == SETALL) {
+		struct dipc_semid_ds ds;
+		int r = semctl_one(fd, id, 0, IPC_STAT, 0, NULL, &ds, NULL);
+		if (r == -EACCES)
+			r = semctl_one(fd, id, 0, SEM_STAT_ANY, 0, NULL, &ds, NULL);
+		if (r < 0)
+			return r;
+		if (ds.nsems > DIPC_SEMMSL_MAX)
+			return -EINVAL; /* cannot happen: the daemon's limit */
+		a.nsems = ds.nsems;
+		for (uint32_t i = 0; i < ds.nsems; i++)
+			a.vals[i] = array[i];
+	}
+
+	int r = dipc_ioctl(fd, DIPC_IOC_SEMARRAY, &a);
+	if (r >= 0 && cmd == GETALL) {
+		uint32_t n = a.nsems < DIPC_SEMMSL_MAX ? a.nsems : DIPC_SEMMSL_MAX;
+		memcpy(array, a.vals, n * sizeof(a.vals[0]));
+	}
+	return r;
+}
+
+static int dipc_semctl(int fd, int id, int semnum, int cmd, union dipc_semun arg)
+{
+	struct dipc_semid_ds ds;
+	struct dipc_seminfo info;
+	int r;
+
+	switch (cmd) {
+	case IPC_STAT:
+	case SEM_STAT:
+	case SEM_STAT_ANY:
+		if (!arg.buf)
+			return -EFAULT;
+		r = semctl_one(fd, id, semnum, cmd, 0, NULL, &ds, NULL);
+		if (r >= 0)
+			semid_ds_from_dipc(arg.buf, &ds);
+		return r;
+	case IPC_SET:
+		if (!arg.buf)
+			return -EFAULT;
+		return semctl_one(fd, id, semnum, cmd, 0, arg.buf, NULL, NULL);
+	case IPC_INFO:
+	case SEM_INFO:
+		if (!arg.__buf)
+			return -EFAULT;
+		r = semctl_one(fd, id, semnum, cmd, 0, NULL, NULL, &info);
+		if (r >= 0)
+			seminfo_from_dipc(arg.__buf, &info);
+		return r;
+	case SETVAL:
+		return semctl_one(fd, id, semnum, cmd, arg.val, NULL, NULL, NULL);
+	case IPC_RMID:
+	case GETVAL:
+	case GETPID:
+	case GETNCNT:
+	case GETZCNT:
+		return semctl_one(fd, id, semnum, cmd, 0, NULL, NULL, NULL);
+	case GETALL:
+	case SETALL:
+		return semctl_array(fd, id, cmd, arg.array);
+	default:
+		return -EINVAL;
+	}
+}
+
+DIPC_EXPORT int semctl(int semid, int semnum, int cmd, ...)
+{
+	int saved = errno;
+	dipc_init();
+
+	/* The command as the kernel understands it; an unknown one (e.g.
+	 * IPC_STAT | IPC_64 on x86-64) fetches no argument and fails below. */
+	int base = KERNEL_TAKES_IPC_64 ? cmd & ~IPC_64 : cmd;
+	union dipc_semun arg;
+	memset(&arg, 0, sizeof(arg));
+	if (semctl_has_arg(base)) {
+		va_list ap;
+		va_start(ap, cmd);
+		arg = va_arg(ap, union dipc_semun);
+		va_end(ap);
+	}
+
+	if (dipc_is_id(semid)) {
+		int fd = dipc_control_for_id();
+		if (fd != DIPC_CTL_LOCAL) {
+			int r = fd < 0 ? fd : dipc_semctl(fd, semid, semnum, base, arg);
+			dipc_log("semctl(id=%d, semnum=%d, cmd=%d): dipc -> %d%s%s", semid,
+				 semnum, base, r < 0 ? -1 : r, r < 0 ? " " : "",
+				 r < 0 ? strerror(-r) : "");
+			return dipc_ret(r, saved);
+		}
+	}
+
+	dipc_log("semctl(id=%d, semnum=%d, cmd=%d): kernel", semid, semnum, cmd);
+	if (!dipc_real.semctl)
+		return dipc_ret(-ENOSYS, saved);
+	errno = saved;
+	return dipc_real.semctl(semid, semnum, cmd, arg);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file shim.h
+ *
+ * Private interface between the files of libdipc.so.  Nothing here is
+ * exported: the library is built with -fvisibility=hidden and a version
+ * script that names only the interposed SysV functions.
+ *
+ *   shim.c    the table of real libc functions, the control fd of the mount,
+ *             logging, the ioctl helper, the common xxxget() routing
+ *   policy.c  which keys are distributed without IPC_DIPC
+ *   sem.c     semget / semop / semtimedop / semctl
+ *   dlopen.c  dlopen, so that RTLD_DEEPBIND cannot hide the shim
+ *
+ * Conventions: internal helpers return -errno (or a value >= 0); errno is
+ * only set at the edge, in the interposed function, and an interposed
+ * function that succeeds leaves errno as the program had it.
+ */
+#ifndef DIPC_SHIM_H
+#define DIPC_SHIM_H
+
+#include <stdbool.h>
+#include <errno.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <time.h>
+
+#include "dipc_abi.h"
+
+/* The interposed functions are the only exported symbols. */
+#define DIPC_EXPORT __attribute__((visibility("default")))
+
+/* ---- real libc functions ------------------------------------------------ */
+
+/* Resolved once with dlsym(RTLD_NEXT) by dipc_init().  A wrapper calls the
+ * real function only through this table, never through its own name. */
+struct dipc_real {
+	int (*semget)(key_t key, int nsems, int semflg);
+	int (*semop)(int semid, struct sembuf *sops, size_t nsops);
+	int (*semtimedop)(int semid, struct sembuf *sops, size_t nsops,
+			  const struct timespec *timeout);
+	int (*semctl)(int semid, int semnum, int cmd, ...);
+	void *(*dlopen)(const char *file, int flags);
+};
+
+extern struct dipc_real dipc_real;
+
+/* The SysV functions the library interposes, NULL-terminated: an object that
+ * imports one of them must not be opened with RTLD_DEEPBIND (dlopen.c).  Add
+ * msg* and shm* here together with their wrappers. */
+extern const char *const dipc_interposed_names[];
+
+/* Resolve the table and read the environment, once per process image.
+ * Cheap after the first call (pthread_once); safe from any thread. */
+void dipc_init(void);
+
+/* ---- logging ------------------------------------------------------------ */
+
+extern bool dipc_debug_on; /* DIPC_DEBUG=1; valid after dipc_init() */
+
+/* "libdipc(<pid>): <message>\n" on stderr, one write(2), no stdio, no heap. */
+void dipc_log_always(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define dipc_log(...)                                                          \
+	do {                                                                   \
+		if (dipc_debug_on)                                             \
+			dipc_log_always(__VA_ARGS__);                          \
+	} while (0)
+
+/* ---- the mount and its control file ------------------------------------- */
+
+/* The mount point (DIPC_MOUNT or /dipc), without a trailing slash except for
+ * "/" itself; valid after dipc_init(). */
+const char *dipc_mount_path(void);
+
+/* Outcome of dipc_control_fd(): a control fd (>= 0), or one of these. */
+#define DIPC_CTL_LOCAL (-4096) /* no dipcfs mount: use the kernel */
+
+/* The cached control fd for a distributed xxxget(), opening it on first use.
+ * Returns the fd, DIPC_CTL_LOCAL when the mount is absent (after printing the
+ * once-per-process warning), or -errno: -ENOSYS when the mount is absent and
+ * DIPC_REQUIRE=1, or the error of a mount that is there but broken (e.g.
+ * -ENOTCONN after the daemon died, or once the mount vanished after this
+ * process used it), which is never silently made local. */
+int dipc_control_for_get(void);
+
+/* The same for a call that names an id in the dipc range: no warning, and an
+ * absent mount always means DIPC_CTL_LOCAL (no daemon can have issued the id,
+ * so it is the kernel's). */
+int dipc_control_for_id(void);
+
+/* ioctl(fd, req, arg) on the control fd: the result, or -errno.  Never
+ * retried: EINTR comes back as -EINTR (semop is never restarted).  After
+ * ENOTCONN/ECONNABORTED (daemon gone) the next call reopens the control file. */
+int dipc_ioctl(int fd, unsigned long req, void *arg);
+
+/* Fill the common header of every request. */
+void dipc_hdr_init(struct dipc_ioc_hdr *hdr);
+
+/* ---- key policy (policy.c) ---------------------------------------------- */
+
+/* The first line of MOUNT/.policy must fit in DIPC_POLICY_MAX_TEXT - 1 bytes,
+ * which cannot hold more than DIPC_POLICY_MAX_ITEMS items ("1,1,..."). */
+#define DIPC_POLICY_MAX_TEXT 4096
+#define DIPC_POLICY_MAX_ITEMS (DIPC_POLICY_MAX_TEXT / 2)
+
+struct dipc_policy {
+	unsigned n; /* ranges in use; 0 = "none" */
+	struct {
+		uint32_t lo, hi; /* inclusive, keys as unsigned 32-bit */
+	} range[DIPC_POLICY_MAX_ITEMS];
+};
+
+/* Parse a policy string ("none" | "all" | items) into *ret.  Returns 0, or
+ * -EINVAL with *ret_why pointing to a static explanation and *ret left as
+ * "none".  Pure: no environment, no files, no logging. */
+int dipc_policy_parse(const char *s, struct dipc_policy *ret, const char **ret_why);
+
+/* Does p select key? */
+bool dipc_policy_match(const struct dipc_policy *p, key_t key);
+
+/* Is this xxxget() distributed?  True when flags carry IPC_DIPC; otherwise
+ * the policy decides (DIPC_KEYS, else MOUNT/.policy, loaded once, lazily). */
+bool dipc_key_distributed(key_t key, int flags);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* The edge of an interposed function: a -errno result becomes -1 with errno
+ * set; a success returns r with errno restored to the program's saved_errno
+ * (the shim's own syscalls on the way must not leak into it). */
+static inline int dipc_ret(int r, int saved_errno)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	errno = saved_errno;
+	return r;
+}
+
+#endif /* DIPC_SHIM_H */
