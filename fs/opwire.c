@@ -103,6 +103,7 @@ opwire_msg *opwire_request(const dipc_op *op)
 		m->obj_get.id = op->id;
 		m->obj_get.flags = op->flags;
 		m->obj_get.size = op->size;
+		m->obj_get.kind = op->kind;
 		m->env.body_case = DIPC__ENVELOPE__BODY_OBJ_GET;
 		m->env.obj_get = &m->obj_get;
 		break;
@@ -172,6 +173,7 @@ int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op)
 		op->id = env->obj_get->id;
 		op->flags = env->obj_get->flags;
 		op->size = env->obj_get->size;
+		op->kind = env->obj_get->kind;
 		return 0;
 	case DIPC__ENVELOPE__BODY_SEM_OP: {
 		const Dipc__SemOp *s = env->sem_op;
