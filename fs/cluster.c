@@ -169,6 +169,7 @@ static void forward_reply_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void 
 	int r;
 
 	op->call_id = -1;
+	node_activity(op->node);
 	if (err < 0)
 		r = err == -ETIMEDOUT ? -ETIMEDOUT : -EIDRM;
 	else
@@ -200,6 +201,7 @@ static void peer_ready(dipc_conn *c, void *ud)
 static void peer_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 {
 	dipc_peer *p = ud;
+	node_activity(p->node);
 	serve_peer_request(p->node, c, env);
 }
 
@@ -354,6 +356,7 @@ static void inbound_ready(dipc_conn *c, void *ud)
 
 static void inbound_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 {
+	node_activity(ud);
 	serve_peer_request(ud, c, env);
 }
 

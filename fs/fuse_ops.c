@@ -846,6 +846,7 @@ static void fuse_readable_cb(uv_poll_t *h, int status, int events)
 		}
 		fuse_session_process_buf(n->se, &n->fbuf);
 		fuse_drain_interrupts(n);
+		node_activity(n);
 	}
 }
 

@@ -167,11 +167,19 @@ struct dipc_node {
 	GHashTable *idcache;         /* tid -> cached ident */
 
 	uv_signal_t sigterm, sigint, sighup;
+
+	/* adaptive busy-polling (main.c) */
+	uv_idle_t spin;
+	uint64_t spin_until;         /* uv_hrtime() deadline */
+	uint64_t spin_ns;            /* [node] busy_poll_us * 1000; 0 = off */
 	bool stopping;
 };
 
 /* ---- main.c ---- */
 void node_stop(dipc_node *n);
+/* Something happened: keep the loop spinning for a while instead of
+ * sleeping, so the next request of a ping-pong finds it awake. */
+void node_activity(dipc_node *n);
 
 /* ---- fuse_ops.c ---- */
 extern const struct fuse_lowlevel_ops dipc_fuse_ops;
