@@ -55,6 +55,7 @@ typedef struct dipc_conf {
 
 	/* [limits] */
 	unsigned semmni, semmsl, semmns, semopm, semvmx;
+	unsigned msgmni, msgmax, msgmnb;  /* defaults 32000, 8192, 16384 */
 	unsigned max_frame;       /* bytes, default 1 MiB */
 	unsigned max_parked;      /* parked requests per node, default 10000 */
 	unsigned max_connections; /* default 256 */
