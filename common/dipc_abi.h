@@ -158,11 +158,95 @@ struct dipc_ioc_semarray {
  * announces its exit (also after SIGKILL), and a fork child is a new tgid
  * with no adjustments, as fork(2) says. */
 
+/* ---- message queues ------------------------------------------------------
+ *
+ * msgsnd/msgrcv carry the text inline when it fits one of three sizes (the
+ * shim picks the smallest that holds msgsz, so small messages do not copy
+ * 16 KiB through FUSE).  Larger texts use a private file handle: the shim
+ * opens /MOUNT/.control anew, write()s the text and issues
+ * DIPC_IOC_MSGSND_STAGED, or issues DIPC_IOC_MSGRCV_STAGED and read()s the
+ * delivered text; then closes the handle.  A handle closed with a received
+ * text still unread gives the message back to the head of its queue.
+ *
+ * No loss: a msgrcv whose caller was interrupted (or killed) while the
+ * message was on its way is answered EINTR and the message goes back to the
+ * head of its queue; the shim restarts msgsnd/msgrcv after EINTR when no
+ * signal handler of the application ran (as the kernel restarts them after
+ * SIGSTOP/SIGCONT).
+ */
+#define DIPC_MSG_INLINE_SMALL 256
+#define DIPC_MSG_INLINE_MID 4096
+#define DIPC_MSG_INLINE_MAX 16128
+#define DIPC_MSGMAX_MAX (16u << 20)   /* [limits] msgmax ceiling: 16 MiB */
+
+#define DIPC_IOC_MSGSND_STRUCT(name, n)                                             \
+	struct name {                                                               \
+		struct dipc_ioc_hdr hdr;                                            \
+		int32_t id;                                                         \
+		int32_t msgflg;                                                     \
+		int64_t mtype;                                                      \
+		uint64_t msgsz;                                                     \
+		char mtext[n];                                                      \
+	}
+DIPC_IOC_MSGSND_STRUCT(dipc_ioc_msgsnd_s, DIPC_MSG_INLINE_SMALL);
+DIPC_IOC_MSGSND_STRUCT(dipc_ioc_msgsnd_m, DIPC_MSG_INLINE_MID);
+DIPC_IOC_MSGSND_STRUCT(dipc_ioc_msgsnd_l, DIPC_MSG_INLINE_MAX);
+DIPC_IOC_MSGSND_STRUCT(dipc_ioc_msgsnd_staged, 0);
+
+/* in: id, msgflg, msgtyp, msgsz (the receiver's capacity);
+ * out: mtype and the text; the ioctl's result is the delivered size. */
+#define DIPC_IOC_MSGRCV_STRUCT(name, n)                                             \
+	struct name {                                                               \
+		struct dipc_ioc_hdr hdr;                                            \
+		int32_t id;                                                         \
+		int32_t msgflg;                                                     \
+		int64_t msgtyp;                                                     \
+		uint64_t msgsz;                                                     \
+		int64_t mtype;                                                      \
+		char mtext[n];                                                      \
+	}
+DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_s, DIPC_MSG_INLINE_SMALL);
+DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_m, DIPC_MSG_INLINE_MID);
+DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_l, DIPC_MSG_INLINE_MAX);
+DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_staged, 0);
+
+struct dipc_msqid_ds {
+	struct dipc_perm perm;
+	int64_t stime, rtime, ctime;
+	uint64_t cbytes, qnum, qbytes;
+	int32_t lspid, lrpid;
+};
+
+struct dipc_msginfo {
+	int32_t msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql;
+	uint16_t msgseg;
+	uint16_t pad;
+};
+
+/* msgctl: IPC_STAT, MSG_STAT(_ANY), IPC_SET (perm.uid/gid/mode, qbytes),
+ * IPC_RMID, IPC_INFO, MSG_INFO. */
+struct dipc_ioc_msgctl {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t cmd;
+	struct dipc_msqid_ds ds;
+	struct dipc_msginfo info;
+};
+
 #define DIPC_IOC_MAGIC 0xD1
 #define DIPC_IOC_GET _IOW(DIPC_IOC_MAGIC, 1, struct dipc_ioc_get)
 #define DIPC_IOC_SEMOP _IOW(DIPC_IOC_MAGIC, 2, struct dipc_ioc_semop)
 #define DIPC_IOC_SEMCTL _IOWR(DIPC_IOC_MAGIC, 3, struct dipc_ioc_semctl)
 #define DIPC_IOC_SEMARRAY _IOWR(DIPC_IOC_MAGIC, 4, struct dipc_ioc_semarray)
 #define DIPC_IOC_SEMOP_LARGE _IOW(DIPC_IOC_MAGIC, 5, struct dipc_ioc_semop_large)
+#define DIPC_IOC_MSGSND_S _IOW(DIPC_IOC_MAGIC, 16, struct dipc_ioc_msgsnd_s)
+#define DIPC_IOC_MSGSND_M _IOW(DIPC_IOC_MAGIC, 17, struct dipc_ioc_msgsnd_m)
+#define DIPC_IOC_MSGSND_L _IOW(DIPC_IOC_MAGIC, 18, struct dipc_ioc_msgsnd_l)
+#define DIPC_IOC_MSGSND_STAGED _IOW(DIPC_IOC_MAGIC, 19, struct dipc_ioc_msgsnd_staged)
+#define DIPC_IOC_MSGRCV_S _IOWR(DIPC_IOC_MAGIC, 20, struct dipc_ioc_msgrcv_s)
+#define DIPC_IOC_MSGRCV_M _IOWR(DIPC_IOC_MAGIC, 21, struct dipc_ioc_msgrcv_m)
+#define DIPC_IOC_MSGRCV_L _IOWR(DIPC_IOC_MAGIC, 22, struct dipc_ioc_msgrcv_l)
+#define DIPC_IOC_MSGRCV_STAGED _IOWR(DIPC_IOC_MAGIC, 23, struct dipc_ioc_msgrcv_staged)
+#define DIPC_IOC_MSGCTL _IOWR(DIPC_IOC_MAGIC, 24, struct dipc_ioc_msgctl)
 
 #endif /* DIPC_ABI_H */

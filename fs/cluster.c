@@ -52,11 +52,42 @@ static dipc_conn_params params(dipc_node *n, const dipc_conn_ops *ops, void *ud)
 
 static void referee_connect(dipc_node *n);
 
+static void reregister_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	/* EINVAL: it already knows the object (it did not restart). */
+	if (err == 0 && reply->err)
+		g_debug("referee: object %d not re-registered: %s", GPOINTER_TO_INT(ud),
+			g_strerror(reply->err));
+}
+
+/* A referee that restarted knows nothing: tell it what this node owns.
+ * (To a referee that did not restart this is a no-op.) */
+static void reregister_owned(dipc_node *n)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+		Dipc__Commit cm = DIPC__COMMIT__INIT;
+		cm.kind = o->kind;
+		cm.key = o->key;
+		cm.id = o->id;
+		env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
+		env.commit = &cm;
+		dipc_conn_call(n->referee, &env, n->conf->request_timeout_ms, reregister_cb,
+			       GINT_TO_POINTER(o->id));
+	}
+}
+
 static void referee_ready(dipc_conn *c, void *ud)
 {
 	dipc_node *n = ud;
 	n->referee_up = true;
 	g_message("connected to referee %s", n->conf->referee);
+	reregister_owned(n);
 }
 
 static void update_nodes(dipc_node *n, const Dipc__NodeList *nl)
@@ -182,7 +213,8 @@ static void send_op(dipc_peer *p, dipc_op *op)
 	g_autoptr(opwire_msg) m = opwire_request(op);
 	/* A semop may wait for ever at the owner; the heartbeat ends it if the
 	 * owner dies.  Everything else answers at once. */
-	unsigned timeout = op->type == OP_SEMOP ? 0 : p->node->conf->request_timeout_ms;
+	bool may_wait = op->type == OP_SEMOP || op->type == OP_MSGSND || op->type == OP_MSGRCV;
+	unsigned timeout = may_wait ? 0 : p->node->conf->request_timeout_ms;
 
 	op->peer = p;
 	op->call_id = dipc_conn_call(p->conn, opwire_env(m), timeout, forward_reply_cb, op);

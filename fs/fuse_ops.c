@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
 #include <unistd.h>
 
@@ -540,6 +541,72 @@ static void dipc_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_inf
 	fuse_reply_err(req, 0);
 }
 
+/* ---- the control file's handles ----------------------------------------
+ *
+ * Every open of .control has its own handle.  The shim's shared handle only
+ * carries ioctls; a private handle also stages a large message text: write()
+ * appends the text of the next DIPC_IOC_MSGSND_STAGED, and after a
+ * DIPC_IOC_MSGRCV_STAGED read() returns the received text.  A handle
+ * released with a received text unread gives the message back.
+ */
+
+#define CTL_MAGIC 0x6374666cu
+
+typedef struct ctl_fh {
+	uint32_t magic;
+	GByteArray *in;       /* staged text to send */
+	dipc_msg *out;        /* received, not yet read */
+	int32_t out_id;       /* its queue */
+	size_t out_off;
+	bool busy;            /* a staged op is in flight */
+} ctl_fh;
+
+static void ctl_read(fuse_req_t req, ctl_fh *c, size_t size)
+{
+	if (!c || !c->out) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t n = MIN(size, c->out->size - c->out_off);
+	fuse_reply_buf(req, c->out->data + c->out_off, n);
+	c->out_off += n;
+	if (c->out_off >= c->out->size) {
+		dipc_msg_free(c->out);
+		c->out = NULL;
+	}
+}
+
+static void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		      off_t off, struct fuse_file_info *fi)
+{
+	dipc_node *n = node_of(req);
+	ctl_fh *c = (ctl_fh *)(uintptr_t)fi->fh;
+
+	if (ino != INO_CONTROL || !c) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if (!c->in)
+		c->in = g_byte_array_new();
+	if (c->in->len + size > n->msg_lim.msgmax) {
+		fuse_reply_err(req, EINVAL);   /* as msgsnd with msgsz > msgmax */
+		return;
+	}
+	g_byte_array_append(c->in, (const guint8 *)buf, (guint)size);
+	fuse_reply_write(req, size);
+}
+
+static void ctl_release(dipc_node *n, ctl_fh *c)
+{
+	if (!c)
+		return;
+	if (c->in)
+		g_byte_array_free(c->in, TRUE);
+	if (c->out)
+		msg_give_back(n, c->out_id, c->out);
+	g_free(c);
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 static void open_text(fuse_req_t req, struct fuse_file_info *fi, char *text)
@@ -562,10 +629,13 @@ static void dipc_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int32_t id;
 
 	if (ino == INO_CONTROL) {
-		fi->fh = 0;
+		ctl_fh *c = g_new0(ctl_fh, 1);
+		c->magic = CTL_MAGIC;
+		fi->fh = (uint64_t)(uintptr_t)c;
 		fi->direct_io = 1;
 		fi->nonseekable = 1;
-		fuse_reply_open(req, fi);
+		if (fuse_reply_open(req, fi) < 0)
+			g_free(c);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
@@ -592,6 +662,11 @@ static void dipc_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	text_fh *fh = (text_fh *)(uintptr_t)fi->fh;
 
+	if (ino == INO_CONTROL) {
+		ctl_read(req, (ctl_fh *)(uintptr_t)fi->fh, size);
+		return;
+	}
+
 	if (!fh || off < 0 || (size_t)off >= fh->len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -602,6 +677,12 @@ static void dipc_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void dipc_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	text_fh *fh = (text_fh *)(uintptr_t)fi->fh;
+
+	if (ino == INO_CONTROL) {
+		ctl_release(node_of(req), (ctl_fh *)(uintptr_t)fi->fh);
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (fh) {
 		g_free(fh->text);
 		g_free(fh);
@@ -648,6 +729,58 @@ static bool sops_have_undo(const dipc_op *op)
 	return false;
 }
 
+/*
+ * Hand a received message to its caller, or give it back.  The caller must
+ * still be waiting: a request that was interrupted (the hook ran: a signal,
+ * or SIGKILL, is pending for it) would lose the message on its way out of
+ * the kernel, so it is answered EINTR and the message goes back to the head
+ * of its queue; so does a message whose reply the kernel refused.
+ */
+static void msgrcv_deliver(dipc_op *op)
+{
+	dipc_node *n = op->node;
+	fuse_req_t req = op->freq;
+	dipc_msg *m = g_steal_pointer(&op->msg);
+	size_t len = MIN((size_t)op->result, m->size);
+
+	if (op->interrupted) {
+		if (op->ctl)
+			op->ctl->busy = false;
+		msg_give_back(n, op->id, m);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
+	if (op->ctl) {
+		/* Staged: the text waits in the handle for read(). */
+		struct dipc_ioc_msgrcv_staged *r = op->io_buf;
+		op->ctl->busy = false;
+		r->mtype = m->mtype;
+		m->size = len;
+		op->ctl->out = m;
+		op->ctl->out_id = op->id;
+		op->ctl->out_off = 0;
+		if (fuse_reply_ioctl(req, (int)len, r, sizeof(*r)) < 0) {
+			op->ctl->out = NULL;
+			msg_give_back(n, op->id, m);
+		}
+		return;
+	}
+	struct dipc_ioc_msgrcv_l *r = op->io_buf;   /* S/M/L share the prefix */
+	size_t cap = op->out_size - G_STRUCT_OFFSET(struct dipc_ioc_msgrcv_l, mtext);
+	if (len > cap) {
+		/* the shim picked a struct too small for msgsz: its bug */
+		msg_give_back(n, op->id, m);
+		fuse_reply_err(req, EPROTO);
+		return;
+	}
+	r->mtype = m->mtype;
+	memcpy(r->mtext, m->data, len);
+	if (fuse_reply_ioctl(req, (int)len, r, op->out_size) < 0)
+		msg_give_back(n, op->id, m);
+	else
+		dipc_msg_free(m);
+}
+
 static void ioctl_done(dipc_op *op)
 {
 	dipc_node *n = op->node;
@@ -659,8 +792,20 @@ static void ioctl_done(dipc_op *op)
 			procwatch_note_undo(n, op->who.pid, owner);
 	}
 
+	if (op->type == OP_MSGRCV && op->result >= 0) {
+		msgrcv_deliver(op);
+		op_free(op);
+		return;
+	}
+	if (op->ctl)
+		op->ctl->busy = false;
+
 	if (op->result < 0) {
 		fuse_reply_err(req, -op->result);
+	} else if (op->type == OP_MSGCTL && op->out_size == sizeof(struct dipc_ioc_msgctl)) {
+		struct dipc_ioc_msgctl *c = op->io_buf;
+		c->ds = op->mds;
+		fuse_reply_ioctl(req, op->result, c, sizeof(*c));
 	} else if (op->type == OP_SEMCTL && op->out_size == sizeof(struct dipc_ioc_semctl)) {
 		struct dipc_ioc_semctl *c = op->io_buf;
 		c->ds = op->ds;
@@ -693,6 +838,42 @@ static void fill_seminfo(dipc_node *n, struct dipc_seminfo *si, int cmd)
 	si->semume = n->sem_lim.semopm;
 	si->semusz = cmd == SEM_INFO ? (int32_t)g_hash_table_size(n->owned) : 16;
 	si->semaem = cmd == SEM_INFO ? (int32_t)n->sems_used : (int32_t)n->sem_lim.semaem;
+}
+
+/* IPC_INFO / MSG_INFO: the cluster's limits. */
+static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
+{
+	guint owned = 0;
+	GHashTableIter it;
+	gpointer v;
+	uint64_t qnum = 0, cbytes = 0;
+
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->msg) {
+			owned++;
+			qnum += dipc_msgq_qnum(o->msg);
+			cbytes += dipc_msgq_cbytes(o->msg);
+		}
+	}
+	memset(mi, 0, sizeof(*mi));
+	mi->msgmax = (int32_t)n->msg_lim.msgmax;
+	mi->msgmnb = (int32_t)n->msg_lim.msgmnb;
+	mi->msgmni = (int32_t)n->conf->msgmni;
+	mi->msgssz = 16;
+	mi->msgseg = 0xffff;
+	if (cmd == MSG_INFO) {
+		/* as the kernel: in-use queues, queued messages and bytes */
+		mi->msgpool = (int32_t)owned;
+		mi->msgmap = (int32_t)MIN(qnum, (uint64_t)INT32_MAX);
+		mi->msgtql = (int32_t)MIN(cbytes, (uint64_t)INT32_MAX);
+	} else {
+		mi->msgpool = (int32_t)MIN((uint64_t)n->conf->msgmni * n->msg_lim.msgmnb / 1024,
+					   (uint64_t)INT32_MAX);
+		mi->msgmap = (int32_t)n->msg_lim.msgmnb;
+		mi->msgtql = (int32_t)n->msg_lim.msgmnb;
+	}
 }
 
 static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -786,6 +967,92 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 		op->out_size = out_bufsz;
 		break;
 	}
+	case DIPC_IOC_MSGSND_S:
+	case DIPC_IOC_MSGSND_M:
+	case DIPC_IOC_MSGSND_L:
+	case DIPC_IOC_MSGSND_STAGED: {
+		const struct dipc_ioc_msgsnd_l *s = in_buf;
+		size_t cap = in_bufsz - G_STRUCT_OFFSET(struct dipc_ioc_msgsnd_l, mtext);
+		const void *text = s->mtext;
+		ctl_fh *c = NULL;
+
+		if (cmd == DIPC_IOC_MSGSND_STAGED) {
+			c = ino == INO_CONTROL ? (ctl_fh *)(uintptr_t)fi->fh : NULL;
+			if (!c || c->busy || !c->in || c->in->len != s->msgsz) {
+				fuse_reply_err(req, EINVAL);
+				return;
+			}
+			text = c->in->data;
+		} else if (s->msgsz > cap) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		if (s->mtype < 1 || s->msgsz > n->msg_lim.msgmax) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		op = op_new(n, OP_MSGSND);
+		op->id = s->id;
+		op->msgflg = s->msgflg;
+		op->msg = dipc_msg_new(s->mtype, text, s->msgsz);
+		if (c) {
+			g_byte_array_set_size(c->in, 0);
+		}
+		break;
+	}
+	case DIPC_IOC_MSGRCV_S:
+	case DIPC_IOC_MSGRCV_M:
+	case DIPC_IOC_MSGRCV_L:
+	case DIPC_IOC_MSGRCV_STAGED: {
+		const struct dipc_ioc_msgrcv_l *r = in_buf;
+		size_t cap = in_bufsz - G_STRUCT_OFFSET(struct dipc_ioc_msgrcv_l, mtext);
+		ctl_fh *c = NULL;
+
+		if (cmd == DIPC_IOC_MSGRCV_STAGED) {
+			c = ino == INO_CONTROL ? (ctl_fh *)(uintptr_t)fi->fh : NULL;
+			if (!c || c->busy || c->out) {
+				fuse_reply_err(req, EBUSY);
+				return;
+			}
+		} else if (r->msgsz > cap) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		if (out_bufsz != in_bufsz) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		op = op_new(n, OP_MSGRCV);
+		op->id = r->id;
+		op->msgflg = r->msgflg;
+		op->msgtyp = r->msgtyp;
+		op->maxsize = r->msgsz;
+		op->io_buf = g_memdup2(r, in_bufsz);
+		op->out_size = out_bufsz;
+		op->ctl = c;
+		if (c)
+			c->busy = true;
+		break;
+	}
+	case DIPC_IOC_MSGCTL: {
+		const struct dipc_ioc_msgctl *c = in_buf;
+		if (c->cmd == IPC_INFO || c->cmd == MSG_INFO) {
+			struct dipc_ioc_msgctl out = *c;
+			fill_msginfo(n, &out.info, c->cmd);
+			fuse_reply_ioctl(req, 0, &out, MIN(out_bufsz, sizeof(out)));
+			return;
+		}
+		op = op_new(n, OP_MSGCTL);
+		op->id = c->id;
+		op->cmd = c->cmd;
+		op->set_uid = c->ds.perm.uid;
+		op->set_gid = c->ds.perm.gid;
+		op->set_mode = c->ds.perm.mode;
+		op->set_qbytes = c->ds.qbytes;
+		op->io_buf = g_memdup2(c, sizeof(*c));
+		op->out_size = out_bufsz;
+		break;
+	}
 	default:
 		fuse_reply_err(req, ENOTTY);
 		return;
@@ -823,6 +1090,7 @@ const struct fuse_lowlevel_ops dipc_fuse_ops = {
 	.open = dipc_open,
 	.read = dipc_read,
 	.release = dipc_release,
+	.write = ctl_write,
 	.ioctl = dipc_ioctl,
 };
 

@@ -203,6 +203,10 @@ int main(int argc, char **argv)
 	n->sem_lim.semopm = n->conf->semopm;
 	n->sem_lim.semvmx = n->conf->semvmx;
 	n->sem_lim.semaem = n->conf->semvmx;
+	n->msg_lim.msgmax = n->conf->msgmax ? n->conf->msgmax : 8192;
+	n->msg_lim.msgmnb = n->conf->msgmnb ? n->conf->msgmnb : 16384;
+	if (!n->conf->msgmni)
+		n->conf->msgmni = 32000;
 	g_log_set_default_handler(log_handler, n);
 
 	fuse_opt_add_arg(&args, "-o");

@@ -34,6 +34,7 @@
 #include "conn.h"
 #include "dipc_abi.h"
 #include "ipcperm.h"
+#include "msgq.h"
 #include "semset.h"
 
 typedef struct dipc_node dipc_node;
@@ -47,6 +48,10 @@ enum dipc_op_type {
 	OP_SEMCTL,
 	OP_SEMARRAY,
 	OP_STATUS,   /* status text + attributes of one object */
+	OP_MSGSND,
+	OP_MSGRCV,
+	OP_MSGCTL,
+	OP_MSGREQUEUE, /* give an undelivered message back to its queue */
 };
 
 typedef void (*dipc_op_done_fn)(dipc_op *op);
@@ -78,6 +83,18 @@ struct dipc_op {
 	uint32_t set_uid, set_gid, set_mode;
 	uint16_t *vals;              /* owned: SETALL in, GETALL out */
 	unsigned nvals;
+
+	/* OP_MSG* */
+	int32_t msgflg;
+	int64_t mtype;               /* received: the message's type */
+	int64_t msgtyp;
+	uint64_t maxsize;
+	dipc_msg *msg;               /* owned: to send / give back, or received
+				      * (whole, even when MSG_NOERROR truncates) */
+	uint64_t set_qbytes;
+	struct dipc_msqid_ds mds;
+	dipc_msg_waiter mwaiter;
+	struct ctl_fh *ctl;          /* FUSE: the control handle of a staged op */
 
 	/* results */
 	int result;                  /* >= 0 or -errno */
@@ -117,6 +134,7 @@ struct dipc_obj {
 	int kind;
 	int32_t key, id;
 	dipc_semset *sem;
+	dipc_msgq *msg;
 	dipc_node *node;
 };
 
@@ -135,6 +153,7 @@ struct dipc_node {
 	char *name;
 	char *mountpoint;
 	dipc_sem_limits sem_lim;
+	dipc_msg_limits msg_lim;
 
 	/* FUSE */
 	struct fuse_session *se;
@@ -231,6 +250,14 @@ void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id);
 void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
 dipc_sem_wake_fn semglue_wake_fn(void);
 GHashTable *parked_table_new(void);
+void park(dipc_op *op, dipc_obj *obj);
+void unpark(dipc_op *op);
+
+/* ---- msgglue.c ---- */
+void exec_msg(dipc_op *op, dipc_obj *obj);
+dipc_msg_wake_fn msgglue_wake_fn(void);
+/* A received message could not be delivered: back to its queue's head. */
+void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m);
 
 /* ---- procwatch.c ---- */
 void procwatch_init(dipc_node *n);

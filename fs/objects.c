@@ -41,6 +41,8 @@ static void obj_free(gpointer p)
 	dipc_obj *o = p;
 	if (o->sem)
 		dipc_semset_free(o->sem);
+	if (o->msg)
+		dipc_msgq_free(o->msg);
 	g_free(o);
 }
 
@@ -59,10 +61,11 @@ void objects_fini(dipc_node *n)
 	g_hash_table_iter_init(&it, n->owned);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		dipc_obj *o = v;
-		if (o->sem) {
-			dipc_ident root = { .uid = 0 };
+		dipc_ident root = { .uid = 0 };
+		if (o->sem)
 			dipc_semset_rmid(o->sem, &root);
-		}
+		if (o->msg)
+			dipc_msgq_rmid(o->msg, &root);
 	}
 	/* The tables stay (empty): late callbacks may still look things up. */
 	g_hash_table_remove_all(n->owned_keys);
@@ -89,9 +92,14 @@ static dipc_obj *obj_create(dipc_node *n, dipc_op *op, int32_t id)
 	o->key = op->key;
 	o->id = id;
 	o->node = n;
-	o->sem = dipc_semset_new(op->key, id, (unsigned)op->size, op->flags & 0777,
-				 &op->who, &n->sem_lim, semglue_wake_fn(), n);
-	n->sems_used += op->size;
+	if (op->kind == DIPC_KIND_SEM) {
+		o->sem = dipc_semset_new(op->key, id, (unsigned)op->size, op->flags & 0777,
+					 &op->who, &n->sem_lim, semglue_wake_fn(), n);
+		n->sems_used += op->size;
+	} else {
+		o->msg = dipc_msgq_new(op->key, id, op->flags & 0777, &op->who, &n->msg_lim,
+				       msgglue_wake_fn(), n);
+	}
 	g_hash_table_insert(n->owned, GINT_TO_POINTER(id), o);
 	if (op->key != IPC_PRIVATE)
 		g_hash_table_insert(n->owned_keys, &o->slot, o);
@@ -158,7 +166,10 @@ int obj_check_get(dipc_node *n, dipc_op *op)
 		return -EIDRM;   /* vanished: the asker retries its lookup */
 	if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL))
 		return -EEXIST;
-	r = dipc_semset_check_get(o->sem, &op->who, op->flags, (unsigned)op->size);
+	if (o->msg)
+		r = dipc_msgq_check_get(o->msg, &op->who, op->flags);
+	else
+		r = dipc_semset_check_get(o->sem, &op->who, op->flags, (unsigned)op->size);
 	return r < 0 ? r : o->id;
 }
 
@@ -171,9 +182,10 @@ void exec_status(dipc_op *op)
 		op_complete(op, -ENOENT);
 		return;
 	}
-	const dipc_ipc_perm *p = dipc_semset_perm(o->sem);
+	const dipc_ipc_perm *p = o->sem ? dipc_semset_perm(o->sem) : dipc_msgq_perm(o->msg);
 	g_free(op->text);
-	op->text = dipc_semset_describe(o->sem, n->name);
+	op->text = o->sem ? dipc_semset_describe(o->sem, n->name)
+			  : dipc_msgq_describe(o->msg, n->name);
 	op->st_uid = p->uid;
 	op->st_gid = p->gid;
 	op->st_mode = p->mode & 0777;
@@ -197,7 +209,10 @@ static void commit_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 		g_message("referee refused creation of id %d: %s", op->id, g_strerror(-err));
 		if (o) {
 			dipc_ident root = { .uid = 0 };
-			dipc_semset_rmid(o->sem, &root);
+			if (o->sem)
+				dipc_semset_rmid(o->sem, &root);
+			else
+				dipc_msgq_rmid(o->msg, &root);
 			obj_destroy(op->node, o);
 		}
 		op_complete(op, -ENOSPC);
@@ -229,11 +244,11 @@ static void create_here(dipc_op *op, int32_t id)
 	Dipc__Commit cm = DIPC__COMMIT__INIT;
 	int r;
 
-	if (op->size == 0) {
+	if (op->kind == DIPC_KIND_SEM && op->size == 0) {
 		r = -EINVAL;
 		goto fail;
 	}
-	if (n->sems_used + op->size > n->conf->semmns) {
+	if (op->kind == DIPC_KIND_SEM && n->sems_used + op->size > n->conf->semmns) {
 		r = -ENOSPC;
 		goto fail;
 	}
@@ -340,11 +355,11 @@ void op_get(dipc_op *op)
 	dipc_node *n = op->node;
 	dipc_obj *o;
 
-	if (op->kind != DIPC_KIND_SEM) {
+	if (op->kind != DIPC_KIND_SEM && op->kind != DIPC_KIND_MSG) {
 		op_complete(op, -ENOSYS);
 		return;
 	}
-	if (op->size > n->sem_lim.semmsl) {
+	if (op->kind == DIPC_KIND_SEM && op->size > n->sem_lim.semmsl) {
 		op_complete(op, -EINVAL);
 		return;
 	}

@@ -27,8 +27,15 @@ struct opwire_msg {
 		Dipc__SemCtlReply sem_ctl_reply;
 		Dipc__StatusText status_text;
 		Dipc__StatusTextReply status_text_reply;
+		Dipc__MsgSnd msg_snd;
+		Dipc__MsgRcv msg_rcv;
+		Dipc__MsgRcvReply msg_rcv_reply;
+		Dipc__MsgRequeue msg_requeue;
+		Dipc__MsgCtl msg_ctl;
+		Dipc__MsgCtlReply msg_ctl_reply;
 	};
 	Dipc__SemidDs ds;
+	Dipc__MsqidDs mds;
 	uint32_t *u32a;
 	int32_t *i32a, *i32b;
 };
@@ -151,6 +158,53 @@ opwire_msg *opwire_request(const dipc_op *op)
 		m->env.sem_ctl = &m->sem_ctl;
 		break;
 	}
+	case OP_MSGSND: {
+		Dipc__MsgSnd s = DIPC__MSG_SND__INIT;
+		m->msg_snd = s;
+		m->msg_snd.id = op->id;
+		m->msg_snd.mtype = op->msg->mtype;
+		m->msg_snd.text.len = op->msg->size;
+		m->msg_snd.text.data = (uint8_t *)op->msg->data;
+		m->msg_snd.flags = op->msgflg;
+		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_SND;
+		m->env.msg_snd = &m->msg_snd;
+		break;
+	}
+	case OP_MSGRCV: {
+		Dipc__MsgRcv s = DIPC__MSG_RCV__INIT;
+		m->msg_rcv = s;
+		m->msg_rcv.id = op->id;
+		m->msg_rcv.msgtyp = op->msgtyp;
+		m->msg_rcv.maxsize = op->maxsize;
+		m->msg_rcv.flags = op->msgflg;
+		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_RCV;
+		m->env.msg_rcv = &m->msg_rcv;
+		break;
+	}
+	case OP_MSGREQUEUE: {
+		Dipc__MsgRequeue s = DIPC__MSG_REQUEUE__INIT;
+		m->msg_requeue = s;
+		m->msg_requeue.id = op->id;
+		m->msg_requeue.mtype = op->msg->mtype;
+		m->msg_requeue.text.len = op->msg->size;
+		m->msg_requeue.text.data = (uint8_t *)op->msg->data;
+		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_REQUEUE;
+		m->env.msg_requeue = &m->msg_requeue;
+		break;
+	}
+	case OP_MSGCTL: {
+		Dipc__MsgCtl s = DIPC__MSG_CTL__INIT;
+		m->msg_ctl = s;
+		m->msg_ctl.id = op->id;
+		m->msg_ctl.cmd = op->cmd;
+		m->msg_ctl.set_uid = op->set_uid;
+		m->msg_ctl.set_gid = op->set_gid;
+		m->msg_ctl.set_mode = op->set_mode;
+		m->msg_ctl.set_qbytes = op->set_qbytes;
+		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_CTL;
+		m->env.msg_ctl = &m->msg_ctl;
+		break;
+	}
 	case OP_STATUS: {
 		Dipc__StatusText s = DIPC__STATUS_TEXT__INIT;
 		m->status_text = s;
@@ -213,6 +267,39 @@ int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op)
 		}
 		return 0;
 	}
+	case DIPC__ENVELOPE__BODY_MSG_SND:
+		op->type = OP_MSGSND;
+		op->id = env->msg_snd->id;
+		op->msgflg = env->msg_snd->flags;
+		if (env->msg_snd->text.len > DIPC_MSGMAX_MAX)
+			return -EINVAL;
+		op->msg = dipc_msg_new(env->msg_snd->mtype, env->msg_snd->text.data,
+				       env->msg_snd->text.len);
+		return 0;
+	case DIPC__ENVELOPE__BODY_MSG_RCV:
+		op->type = OP_MSGRCV;
+		op->id = env->msg_rcv->id;
+		op->msgtyp = env->msg_rcv->msgtyp;
+		op->maxsize = env->msg_rcv->maxsize;
+		op->msgflg = env->msg_rcv->flags;
+		return 0;
+	case DIPC__ENVELOPE__BODY_MSG_REQUEUE:
+		op->type = OP_MSGREQUEUE;
+		op->id = env->msg_requeue->id;
+		if (env->msg_requeue->text.len > DIPC_MSGMAX_MAX)
+			return -EINVAL;
+		op->msg = dipc_msg_new(env->msg_requeue->mtype, env->msg_requeue->text.data,
+				       env->msg_requeue->text.len);
+		return 0;
+	case DIPC__ENVELOPE__BODY_MSG_CTL:
+		op->type = OP_MSGCTL;
+		op->id = env->msg_ctl->id;
+		op->cmd = env->msg_ctl->cmd;
+		op->set_uid = env->msg_ctl->set_uid;
+		op->set_gid = env->msg_ctl->set_gid;
+		op->set_mode = env->msg_ctl->set_mode;
+		op->set_qbytes = env->msg_ctl->set_qbytes;
+		return 0;
 	case DIPC__ENVELOPE__BODY_STATUS_TEXT:
 		op->type = OP_STATUS;
 		op->id = env->status_text->id;
@@ -293,6 +380,46 @@ opwire_msg *opwire_reply(const dipc_op *op)
 		m->env.sem_ctl_reply = &m->sem_ctl_reply;
 		break;
 	}
+	case OP_MSGSND:
+	case OP_MSGREQUEUE:
+		break;
+	case OP_MSGRCV: {
+		Dipc__MsgRcvReply r = DIPC__MSG_RCV_REPLY__INIT;
+		m->msg_rcv_reply = r;
+		m->msg_rcv_reply.mtype = op->msg->mtype;
+		m->msg_rcv_reply.text.len = op->msg->size;
+		m->msg_rcv_reply.text.data = (uint8_t *)op->msg->data;
+		m->msg_rcv_reply.delivered = (uint64_t)op->result;
+		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_RCV_REPLY;
+		m->env.msg_rcv_reply = &m->msg_rcv_reply;
+		break;
+	}
+	case OP_MSGCTL: {
+		Dipc__MsgCtlReply r = DIPC__MSG_CTL_REPLY__INIT;
+		Dipc__MsqidDs d = DIPC__MSQID_DS__INIT;
+		m->msg_ctl_reply = r;
+		m->mds = d;
+		m->msg_ctl_reply.result = op->result;
+		m->mds.key = op->mds.perm.key;
+		m->mds.uid = op->mds.perm.uid;
+		m->mds.gid = op->mds.perm.gid;
+		m->mds.cuid = op->mds.perm.cuid;
+		m->mds.cgid = op->mds.perm.cgid;
+		m->mds.mode = op->mds.perm.mode;
+		m->mds.seq = op->mds.perm.seq;
+		m->mds.stime = op->mds.stime;
+		m->mds.rtime = op->mds.rtime;
+		m->mds.ctime = op->mds.ctime;
+		m->mds.cbytes = op->mds.cbytes;
+		m->mds.qnum = op->mds.qnum;
+		m->mds.qbytes = op->mds.qbytes;
+		m->mds.lspid = op->mds.lspid;
+		m->mds.lrpid = op->mds.lrpid;
+		m->msg_ctl_reply.ds = &m->mds;
+		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_CTL_REPLY;
+		m->env.msg_ctl_reply = &m->msg_ctl_reply;
+		break;
+	}
 	case OP_STATUS: {
 		Dipc__StatusTextReply r = DIPC__STATUS_TEXT_REPLY__INIT;
 		m->status_text_reply = r;
@@ -334,6 +461,44 @@ int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
 			op->nvals = s->n_vals;
 		}
 		return s->result;
+	}
+	case OP_MSGSND:
+	case OP_MSGREQUEUE:
+		return 0;
+	case OP_MSGRCV: {
+		if (r->body_case != DIPC__ENVELOPE__BODY_MSG_RCV_REPLY)
+			return -EPROTO;
+		const Dipc__MsgRcvReply *s = r->msg_rcv_reply;
+		if (s->text.len > DIPC_MSGMAX_MAX || s->delivered > s->text.len)
+			return -EPROTO;
+		dipc_msg_free(op->msg);
+		op->msg = dipc_msg_new(s->mtype, s->text.data, s->text.len);
+		op->mtype = s->mtype;
+		return (int)s->delivered;
+	}
+	case OP_MSGCTL: {
+		if (r->body_case != DIPC__ENVELOPE__BODY_MSG_CTL_REPLY)
+			return -EPROTO;
+		const Dipc__MsqidDs *d = r->msg_ctl_reply->ds;
+		memset(&op->mds, 0, sizeof(op->mds));
+		if (d) {
+			op->mds.perm.key = d->key;
+			op->mds.perm.uid = d->uid;
+			op->mds.perm.gid = d->gid;
+			op->mds.perm.cuid = d->cuid;
+			op->mds.perm.cgid = d->cgid;
+			op->mds.perm.mode = d->mode;
+			op->mds.perm.seq = d->seq;
+			op->mds.stime = d->stime;
+			op->mds.rtime = d->rtime;
+			op->mds.ctime = d->ctime;
+			op->mds.cbytes = d->cbytes;
+			op->mds.qnum = d->qnum;
+			op->mds.qbytes = d->qbytes;
+			op->mds.lspid = d->lspid;
+			op->mds.lrpid = d->lrpid;
+		}
+		return r->msg_ctl_reply->result;
 	}
 	case OP_STATUS: {
 		if (r->body_case != DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY)

@@ -53,6 +53,8 @@ void op_free(dipc_op *op)
 		uv_close((uv_handle_t *)op->timer, timer_free_cb);
 	g_free(op->sops);
 	g_free(op->vals);
+	dipc_msg_free(op->msg);
+	dipc_msg_free(op->mwaiter.msg);
 	g_free(op->text);
 	g_free(op->io_buf);
 	g_free(op);
@@ -83,7 +85,7 @@ GHashTable *parked_table_new(void)
 	return g_hash_table_new(remote_key_hash, remote_key_equal);
 }
 
-static void unpark(dipc_op *op)
+void unpark(dipc_op *op)
 {
 	dipc_node *n = op->node;
 
@@ -113,12 +115,15 @@ void op_unpark(dipc_op *op, int err)
 {
 	if (!op->parked)
 		return;
-	dipc_semset_cancel(op->obj->sem, &op->waiter);
+	if (op->obj->sem)
+		dipc_semset_cancel(op->obj->sem, &op->waiter);
+	else
+		dipc_msgq_cancel(op->obj->msg, &op->mwaiter);
 	unpark(op);
 	op_complete(op, err);
 }
 
-static void park(dipc_op *op, dipc_obj *obj)
+void park(dipc_op *op, dipc_obj *obj)
 {
 	dipc_node *n = op->node;
 
@@ -241,7 +246,15 @@ void exec_local(dipc_op *op)
 	}
 
 	obj = obj_find(n, op->id);
+	if (obj && obj->kind == DIPC_KIND_MSG &&
+	    (op->type == OP_MSGSND || op->type == OP_MSGRCV || op->type == OP_MSGCTL ||
+	     op->type == OP_MSGREQUEUE)) {
+		exec_msg(op, obj);
+		return;
+	}
 	if (!obj || obj->kind != DIPC_KIND_SEM) {
+		/* A message given back to a queue that is gone is dropped
+		 * with the queue. */
 		op_complete(op, -EINVAL);
 		return;
 	}
@@ -279,10 +292,16 @@ void exec_local(dipc_op *op)
 
 static void peer_done(dipc_op *op)
 {
+	int r = -ECONNRESET;
+
 	if (op->from.conn) {
 		g_autoptr(opwire_msg) m = opwire_reply(op);
-		dipc_conn_reply(op->from.conn, op->from.req, opwire_env(m));
+		r = dipc_conn_reply(op->from.conn, op->from.req, opwire_env(m));
 	}
+	/* A received message that cannot even be sent to the receiver's node
+	 * goes back to its queue. */
+	if (r < 0 && op->type == OP_MSGRCV && op->result >= 0 && op->msg)
+		msg_give_back(op->node, op->id, g_steal_pointer(&op->msg));
 	op_free(op);
 }
 
