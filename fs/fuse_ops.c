@@ -555,8 +555,9 @@ static void dipc_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_inf
 typedef struct ctl_fh {
 	uint32_t magic;
 	GByteArray *in;       /* staged text to send */
-	dipc_msg *out;        /* received, not yet read */
+	dipc_msg *out;        /* received, not yet read (whole) */
 	int32_t out_id;       /* its queue */
+	size_t out_len;       /* what the receiver gets (MSG_NOERROR) */
 	size_t out_off;
 	bool busy;            /* a staged op is in flight */
 } ctl_fh;
@@ -567,10 +568,10 @@ static void ctl_read(fuse_req_t req, ctl_fh *c, size_t size)
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	size_t n = MIN(size, c->out->size - c->out_off);
+	size_t n = MIN(size, c->out_len - c->out_off);
 	fuse_reply_buf(req, c->out->data + c->out_off, n);
 	c->out_off += n;
-	if (c->out_off >= c->out->size) {
+	if (c->out_off >= c->out_len) {
 		dipc_msg_free(c->out);
 		c->out = NULL;
 	}
@@ -755,9 +756,9 @@ static void msgrcv_deliver(dipc_op *op)
 		struct dipc_ioc_msgrcv_staged *r = op->io_buf;
 		op->ctl->busy = false;
 		r->mtype = m->mtype;
-		m->size = len;
 		op->ctl->out = m;
 		op->ctl->out_id = op->id;
+		op->ctl->out_len = len;
 		op->ctl->out_off = 0;
 		if (fuse_reply_ioctl(req, (int)len, r, sizeof(*r)) < 0) {
 			op->ctl->out = NULL;
