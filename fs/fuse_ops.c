@@ -756,6 +756,14 @@ static void msgrcv_deliver(dipc_op *op)
 		struct dipc_ioc_msgrcv_staged *r = op->io_buf;
 		op->ctl->busy = false;
 		r->mtype = m->mtype;
+		if (len == 0) {
+			/* nothing to read(): delivered with the reply */
+			if (fuse_reply_ioctl(req, 0, r, sizeof(*r)) < 0)
+				msg_give_back(n, op->id, m);
+			else
+				dipc_msg_free(m);
+			return;
+		}
 		op->ctl->out = m;
 		op->ctl->out_id = op->id;
 		op->ctl->out_len = len;

@@ -45,21 +45,6 @@
 #ifndef SEM_STAT_ANY
 #define SEM_STAT_ANY 20
 #endif
-#ifndef IPC_64
-#define IPC_64 0x0100
-#endif
-
-/* Does this architecture's kernel take IPC_64 in a semctl cmd (ipc/util.c
- * ipc_parse_version, CONFIG_ARCH_WANT_IPC_PARSE_VERSION)?  Native 64-bit
- * x86, arm64, riscv64, s390x and loongarch64 do not: there cmd | IPC_64 is an
- * unknown command and fails with EINVAL, so the daemon path must fail too.
- * Elsewhere the kernel strips the bit and so does the shim. */
-#if defined(__x86_64__) || defined(__aarch64__) || defined(__s390x__) ||                  \
-	defined(__loongarch64) || (defined(__riscv) && __riscv_xlen == 64)
-#define KERNEL_TAKES_IPC_64 0
-#else
-#define KERNEL_TAKES_IPC_64 1
-#endif
 
 /* The fourth argument of semctl(); programs define union semun themselves. */
 union dipc_semun {
@@ -89,29 +74,15 @@ DIPC_EXPORT int semget(key_t key, int nsems, int semflg)
 		return dipc_ret(-EINVAL, saved);
 	}
 
-	int fd = dipc_control_for_get();
-	if (fd == DIPC_CTL_LOCAL) {
+	int r = dipc_get(DIPC_KIND_SEM, key, semflg, (uint64_t)nsems);
+	if (r == DIPC_CTL_LOCAL) {
 		semflg &= ~IPC_DIPC;
 		dipc_log("semget(key=0x%x, nsems=%d, flg=0%o): no mount, kernel", (unsigned)key,
 			 nsems, (unsigned)semflg);
 		goto kernel;
 	}
-
-	int r;
-	if (fd < 0) {
-		r = fd;
-	} else {
-		struct dipc_ioc_get g;
-		memset(&g, 0, sizeof(g));
-		dipc_hdr_init(&g.hdr);
-		g.kind = DIPC_KIND_SEM;
-		g.key = (int32_t)key;
-		g.flags = semflg & ~IPC_DIPC;
-		g.size = (uint64_t)nsems;
-		r = dipc_ioctl(fd, DIPC_IOC_GET, &g);
-	}
 	dipc_log("semget(key=0x%x, nsems=%d, flg=0%o): dipc -> %d%s%s", (unsigned)key, nsems,
-		 (unsigned)semflg, r < 0 ? -1 : r, r < 0 ? " " : "", r < 0 ? strerror(-r) : "");
+		 (unsigned)semflg, DIPC_LOG_RESULT(r));
 	return dipc_ret(r, saved);
 
 kernel:
@@ -194,8 +165,7 @@ static int route_semop(const char *name, int semid, struct sembuf *sops, size_t 
 	}
 	int r = fd < 0 ? fd : dipc_semop(fd, semid, sops, nsops, timeout);
 	dipc_log("%s(id=%d, nsops=%zu%s): dipc -> %d%s%s", name, semid, nsops,
-		 timeout ? ", timeout" : "", r < 0 ? -1 : r, r < 0 ? " " : "",
-		 r < 0 ? strerror(-r) : "");
+		 timeout ? ", timeout" : "", DIPC_LOG_RESULT(r));
 	return r;
 }
 
@@ -253,13 +223,7 @@ static void semid_ds_from_dipc(struct semid_ds *buf, const struct dipc_semid_ds 
 {
 	/* The kernel writes the whole structure, reserved fields zeroed. */
 	memset(buf, 0, sizeof(*buf));
-	buf->sem_perm.__key = (key_t)ds->perm.key;
-	buf->sem_perm.uid = ds->perm.uid;
-	buf->sem_perm.gid = ds->perm.gid;
-	buf->sem_perm.cuid = ds->perm.cuid;
-	buf->sem_perm.cgid = ds->perm.cgid;
-	buf->sem_perm.mode = ds->perm.mode;
-	buf->sem_perm.__seq = (unsigned short)ds->perm.seq;
+	dipc_perm_to_ipc(&buf->sem_perm, &ds->perm);
 	buf->sem_otime = (time_t)ds->otime;
 	buf->sem_ctime = (time_t)ds->ctime;
 	buf->sem_nsems = ds->nsems;
@@ -392,7 +356,7 @@ DIPC_EXPORT int semctl(int semid, int semnum, int cmd, ...)
 
 	/* The command as the kernel understands it; an unknown one (e.g.
 	 * IPC_STAT | IPC_64 on x86-64) fetches no argument and fails below. */
-	int base = KERNEL_TAKES_IPC_64 ? cmd & ~IPC_64 : cmd;
+	int base = dipc_ctl_cmd(cmd);
 	union dipc_semun arg;
 	memset(&arg, 0, sizeof(arg));
 	if (semctl_has_arg(base)) {
@@ -407,8 +371,7 @@ DIPC_EXPORT int semctl(int semid, int semnum, int cmd, ...)
 		if (fd != DIPC_CTL_LOCAL) {
 			int r = fd < 0 ? fd : dipc_semctl(fd, semid, semnum, base, arg);
 			dipc_log("semctl(id=%d, semnum=%d, cmd=%d): dipc -> %d%s%s", semid,
-				 semnum, base, r < 0 ? -1 : r, r < 0 ? " " : "",
-				 r < 0 ? strerror(-r) : "");
+				 semnum, base, DIPC_LOG_RESULT(r));
 			return dipc_ret(r, saved);
 		}
 	}

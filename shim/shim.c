@@ -5,11 +5,12 @@
  * libdipc.so: System V IPC of unmodified programs, made cluster-wide.
  *
  * Loaded with LD_PRELOAD, the library interposes the SysV IPC calls (for now
- * semget, semop, semtimedop and semctl; see sem.c) and routes each one either
- * to the kernel, untouched, or to the dipcfs daemon, as an ioctl on the
- * mount's control file (common/dipc_abi.h is the whole contract).  It also
- * interposes dlopen, only to keep RTLD_DEEPBIND from binding a plugin's SysV
- * calls past the shim (dlopen.c).
+ * the semaphore and message-queue ones; see sem.c and msg.c) and routes each
+ * one either to the kernel, untouched, or to the dipcfs daemon, as an ioctl
+ * on the mount's control file (common/dipc_abi.h is the whole contract).  It
+ * also interposes dlopen, only to keep RTLD_DEEPBIND from binding a plugin's
+ * SysV calls past the shim (dlopen.c), and sigaction with its relatives, so
+ * that it knows when a handler of the program ran (signals.c).
  *
  * Routing.
  *   xxxget(key, ..., flags)  distributed when flags carry IPC_DIPC (010000) or
@@ -77,7 +78,11 @@ struct dipc_real dipc_real;
 bool dipc_debug_on;
 
 const char *const dipc_interposed_names[] = {
-	"semget", "semop", "semtimedop", "semctl", NULL,
+	"semget", "semop", "semtimedop", "semctl",
+	"msgget", "msgsnd", "msgrcv", "msgctl",
+	"sigaction", "__sigaction", "signal", "bsd_signal", "ssignal", "sysv_signal",
+	"__sysv_signal", "sigset", "siginterrupt",
+	NULL,
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -124,6 +129,12 @@ static void init_once_fn(void)
 	dipc_real.semtimedop = (int (*)(int, struct sembuf *, size_t,
 					const struct timespec *))real_symbol("semtimedop");
 	dipc_real.semctl = (int (*)(int, int, int, ...))real_symbol("semctl");
+	dipc_real.msgget = (int (*)(key_t, int))real_symbol("msgget");
+	dipc_real.msgsnd = (int (*)(int, const void *, size_t, int))real_symbol("msgsnd");
+	dipc_real.msgrcv = (ssize_t(*)(int, void *, size_t, long, int))real_symbol("msgrcv");
+	dipc_real.msgctl = (int (*)(int, int, struct msqid_ds *))real_symbol("msgctl");
+	dipc_real.sigaction = (int (*)(int, const struct sigaction *,
+				       struct sigaction *))real_symbol("sigaction");
 	dipc_real.dlopen = (void *(*)(const char *, int))real_symbol("dlopen");
 
 	dipc_log("loaded: mount %s%s", mount_path[0] ? mount_path : "(none)",
@@ -202,16 +213,23 @@ static bool fd_is_control(int fd)
 	       dev == atomic_load(&ctl_dev);
 }
 
+/* MOUNT/.control into path; false if there is no mount path or it does not
+ * fit. */
+static bool control_path(char *path, size_t size)
+{
+	if (!mount_path[0])
+		return false;
+	int n = snprintf(path, size, "%s%s%s", mount_path, strcmp(mount_path, "/") ? "/" : "",
+			 DIPC_CONTROL_NAME);
+	return n >= 0 && (size_t)n < size;
+}
+
 /* Open MOUNT/.control: the fd, DIPC_CTL_LOCAL if there is no dipcfs mount,
  * or -errno for a mount that is there but cannot be used. */
 static int open_control(void)
 {
 	char path[PATH_MAX];
-	if (!mount_path[0])
-		return DIPC_CTL_LOCAL;
-	int n = snprintf(path, sizeof(path), "%s%s%s", mount_path,
-			 strcmp(mount_path, "/") ? "/" : "", DIPC_CONTROL_NAME);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	if (!control_path(path, sizeof(path)))
 		return DIPC_CTL_LOCAL;
 
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -318,6 +336,41 @@ int dipc_ioctl(int fd, unsigned long req, void *arg)
 			dipc_log("control fd %d: %s; will reopen", fd, strerror(-r));
 	}
 	return r;
+}
+
+int dipc_ioctl_restart(int fd, unsigned long req, void *arg)
+{
+	for (;;) {
+		unsigned before = dipc_handler_runs_now();
+		int r = dipc_ioctl(fd, req, arg);
+		if (r != -EINTR || dipc_handler_runs_now() != before)
+			return r;
+		dipc_log("ioctl 0x%lx: EINTR and no handler ran: restarting", req);
+	}
+}
+
+int dipc_control_private(void)
+{
+	char path[PATH_MAX];
+	if (!control_path(path, sizeof(path)))
+		return -ENOENT; /* cannot happen once a control fd was opened */
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+int dipc_get(int kind, key_t key, int flags, uint64_t size)
+{
+	int fd = dipc_control_for_get();
+	if (fd < 0)
+		return fd; /* DIPC_CTL_LOCAL or -errno */
+	struct dipc_ioc_get g;
+	memset(&g, 0, sizeof(g));
+	dipc_hdr_init(&g.hdr);
+	g.kind = kind;
+	g.key = (int32_t)key;
+	g.flags = flags & ~IPC_DIPC;
+	g.size = size;
+	return dipc_ioctl(fd, DIPC_IOC_GET, &g);
 }
 
 void dipc_hdr_init(struct dipc_ioc_hdr *hdr)

@@ -7,9 +7,12 @@
  * script that names only the interposed SysV functions.
  *
  *   shim.c    the table of real libc functions, the control fd of the mount,
- *             logging, the ioctl helper, the common xxxget() routing
+ *             logging, the ioctl helpers, the common xxxget() routing
  *   policy.c  which keys are distributed without IPC_DIPC
  *   sem.c     semget / semop / semtimedop / semctl
+ *   msg.c     msgget / msgsnd / msgrcv / msgctl
+ *   signals.c sigaction and its relatives: the application's handlers run
+ *             through a trampoline that counts them (msgsnd/msgrcv restart)
  *   dlopen.c  dlopen, so that RTLD_DEEPBIND cannot hide the shim
  *
  * Conventions: internal helpers return -errno (or a value >= 0); errno is
@@ -23,7 +26,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <signal.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
 #include <time.h>
 
@@ -42,14 +47,20 @@ struct dipc_real {
 	int (*semtimedop)(int semid, struct sembuf *sops, size_t nsops,
 			  const struct timespec *timeout);
 	int (*semctl)(int semid, int semnum, int cmd, ...);
+	int (*msgget)(key_t key, int msgflg);
+	int (*msgsnd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
+	ssize_t (*msgrcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+	int (*msgctl)(int msqid, int cmd, struct msqid_ds *buf);
+	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *oldact);
 	void *(*dlopen)(const char *file, int flags);
 };
 
 extern struct dipc_real dipc_real;
 
-/* The SysV functions the library interposes, NULL-terminated: an object that
- * imports one of them must not be opened with RTLD_DEEPBIND (dlopen.c).  Add
- * msg* and shm* here together with their wrappers. */
+/* The functions the library interposes (SysV IPC and the signal-handler
+ * installers), NULL-terminated: an object that imports one of them must not
+ * be opened with RTLD_DEEPBIND (dlopen.c).  Add shm* here together with their
+ * wrappers. */
 extern const char *const dipc_interposed_names[];
 
 /* Resolve the table and read the environment, once per process image.
@@ -95,6 +106,25 @@ int dipc_control_for_id(void);
  * ENOTCONN/ECONNABORTED (daemon gone) the next call reopens the control file. */
 int dipc_ioctl(int fd, unsigned long req, void *arg);
 
+/* dipc_ioctl, restarted after EINTR as long as no signal handler of the
+ * application ran in this thread during the attempt: the kernel's rule for
+ * msgsnd/msgrcv (-ERESTARTNOHAND), under which a stop signal (SIGSTOP,
+ * SIGTSTP, ... then SIGCONT) or a debugger's attach restarts the call and a
+ * handler, even one with SA_RESTART, makes it fail with EINTR.  Only for a
+ * request the daemon can simply be asked again (EINTR = nothing happened). */
+int dipc_ioctl_restart(int fd, unsigned long req, void *arg);
+
+/* A new, private O_RDWR | O_CLOEXEC fd of MOUNT/.control, for requests that
+ * keep state in their file handle (a staged message text): the fd or -errno.
+ * The caller closes it.  Only after dipc_control_for_*() returned an fd. */
+int dipc_control_private(void);
+
+/* A distributed xxxget(): DIPC_IOC_GET {kind, key, flags & ~IPC_DIPC, size}
+ * on the control fd.  Returns the daemon's result (an id or -errno), -errno
+ * of the control fd, or DIPC_CTL_LOCAL when there is no mount and the kernel
+ * gets the call (see dipc_control_for_get). */
+int dipc_get(int kind, key_t key, int flags, uint64_t size);
+
 /* Fill the common header of every request. */
 void dipc_hdr_init(struct dipc_ioc_hdr *hdr);
 
@@ -124,7 +154,54 @@ bool dipc_policy_match(const struct dipc_policy *p, key_t key);
  * the policy decides (DIPC_KEYS, else MOUNT/.policy, loaded once, lazily). */
 bool dipc_key_distributed(key_t key, int flags);
 
+/* ---- signal handlers (signals.c) ---------------------------------------- */
+
+/* How many signal handlers of the application have started in the calling
+ * thread so far (a wrapping per-thread counter; compare, never subtract).
+ * Handlers installed behind the shim's back (a raw rt_sigaction syscall)
+ * are not counted. */
+unsigned dipc_handler_runs_now(void);
+
 /* ---- small helpers ------------------------------------------------------ */
+
+#ifndef IPC_64
+#define IPC_64 0x0100
+#endif
+
+/* Does this architecture's kernel take IPC_64 in a xxxctl cmd (ipc/util.c
+ * ipc_parse_version, CONFIG_ARCH_WANT_IPC_PARSE_VERSION)?  Native 64-bit
+ * x86, arm64, riscv64, s390x and loongarch64 do not: there cmd | IPC_64 is an
+ * unknown command and fails with EINVAL, so the daemon path must fail too.
+ * Elsewhere the kernel strips the bit and so does the shim. */
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__s390x__) ||                  \
+	defined(__loongarch64) || (defined(__riscv) && __riscv_xlen == 64)
+#define KERNEL_TAKES_IPC_64 0
+#else
+#define KERNEL_TAKES_IPC_64 1
+#endif
+
+/* The xxxctl command as the kernel understands it. */
+static inline int dipc_ctl_cmd(int cmd)
+{
+	return KERNEL_TAKES_IPC_64 ? cmd & ~IPC_64 : cmd;
+}
+
+/* struct ipc_perm as the kernel fills it for IPC_STAT (glibc's reserved
+ * fields are left to the caller, who zeroes the whole structure). */
+static inline void dipc_perm_to_ipc(struct ipc_perm *p, const struct dipc_perm *d)
+{
+	p->__key = (key_t)d->key;
+	p->uid = d->uid;
+	p->gid = d->gid;
+	p->cuid = d->cuid;
+	p->cgid = d->cgid;
+	p->mode = d->mode;
+	p->__seq = (unsigned short)d->seq;
+}
+
+/* The log suffix of a result: "-> 3" or "-> -1 EINVAL-text", as
+ * dipc_log("...: dipc -> %d%s%s", DIPC_LOG_RESULT(r)). */
+#define DIPC_LOG_RESULT(r) (r) < 0 ? -1 : (int)(r), (r) < 0 ? " " : "", (r) < 0 ? strerror((int)-(r)) : ""
 
 /* The edge of an interposed function: a -errno result becomes -1 with errno
  * set; a success returns r with errno restored to the program's saved_errno
