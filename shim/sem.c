@@ -274,8 +274,14 @@ static int semctl_one(int fd, int id, int semnum, int cmd, int val,
 static __attribute__((noinline)) int semctl_array(int fd, int id, int cmd,
 						   unsigned short *array)
 {
-	if (!array)
-		return -EFAULT;
+	if (!array) {
+		/* The kernel finds the set (and checks read permission for
+		 * GETALL) before it touches the array: EINVAL/EACCES first. */
+		struct dipc_semid_ds ds;
+		int r = semctl_one(fd, id, 0, cmd == GETALL ? IPC_STAT : SEM_STAT_ANY, 0,
+				   NULL, &ds, NULL);
+		return r < 0 ? r : -EFAULT;
+	}
 
 	struct dipc_ioc_semarray a;
 	memset(&a, 0, sizeof(a));
@@ -315,9 +321,10 @@ static int dipc_semctl(int fd, int id, int semnum, int cmd, union dipc_semun arg
 	case IPC_STAT:
 	case SEM_STAT:
 	case SEM_STAT_ANY:
-		if (!arg.buf)
-			return -EFAULT;
+		/* As the kernel: find and check first, copy out last. */
 		r = semctl_one(fd, id, semnum, cmd, 0, NULL, &ds, NULL);
+		if (r >= 0 && !arg.buf)
+			return -EFAULT;
 		if (r >= 0)
 			semid_ds_from_dipc(arg.buf, &ds);
 		return r;
@@ -327,9 +334,9 @@ static int dipc_semctl(int fd, int id, int semnum, int cmd, union dipc_semun arg
 		return semctl_one(fd, id, semnum, cmd, 0, arg.buf, NULL, NULL);
 	case IPC_INFO:
 	case SEM_INFO:
-		if (!arg.__buf)
-			return -EFAULT;
 		r = semctl_one(fd, id, semnum, cmd, 0, NULL, NULL, &info);
+		if (r >= 0 && !arg.__buf)
+			return -EFAULT;
 		if (r >= 0)
 			seminfo_from_dipc(arg.__buf, &info);
 		return r;
