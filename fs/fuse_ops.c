@@ -33,6 +33,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -204,9 +205,14 @@ static int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who)
 
 /* ---- attributes --------------------------------------------------------- */
 
+/* Times: the fixed entries were born with the mount; an object's file
+ * shows the moment it was looked at (its own times are in its text). */
+static time_t mount_time;
+
 static void fixed_attr(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->st_atime = st->st_mtime = st->st_ctime = mount_time;
 	st->st_ino = ino;
 	st->st_nlink = 1;
 	st->st_uid = 0;
@@ -237,6 +243,7 @@ static void obj_attr(fuse_ino_t ino, const dipc_op *op, struct stat *st)
 	st->st_uid = op->st_uid;
 	st->st_gid = op->st_gid;
 	st->st_size = 0;
+	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
 }
 
 static bool fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
@@ -1086,6 +1093,7 @@ static void dipc_init(void *userdata, struct fuse_conn_info *conn)
 {
 	dipc_node *n = userdata;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	mount_time = time(NULL);
 	n->fuse_started = true;
 }
 
