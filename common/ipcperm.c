@@ -52,7 +52,7 @@ int dipc_ipcperms(const dipc_ipc_perm *p, const dipc_ident *who, int flag)
 	else if (dipc_ident_in_group(who, p->cgid) || dipc_ident_in_group(who, p->gid))
 		granted >>= 3;
 
-	if ((requested & ~granted & 07) && !dipc_ident_privileged(who))
+	if ((requested & ~granted & 07) && !dipc_ident_capable(who, DIPC_CAP_IPC_OWNER))
 		return -EACCES;
 
 	return 0;
@@ -60,7 +60,8 @@ int dipc_ipcperms(const dipc_ipc_perm *p, const dipc_ident *who, int flag)
 
 int dipc_ipc_owner_check(const dipc_ipc_perm *p, const dipc_ident *who)
 {
-	if (who->uid == p->cuid || who->uid == p->uid || dipc_ident_privileged(who))
+	if (who->uid == p->cuid || who->uid == p->uid ||
+	    dipc_ident_capable(who, DIPC_CAP_SYS_ADMIN))
 		return 0;
 
 	return -EPERM;

@@ -23,6 +23,7 @@ typedef struct dipc_ident {
 	uint32_t groups[DIPC_MAX_GROUPS];
 	unsigned ngroups;
 	char user[64];
+	uint64_t caps;   /* effective capabilities (CapEff) of the process */
 } dipc_ident;
 
 typedef struct dipc_ipc_perm {
@@ -32,11 +33,17 @@ typedef struct dipc_ipc_perm {
 	int32_t id;
 } dipc_ipc_perm;
 
-/* Root stands for CAP_IPC_OWNER / CAP_SYS_ADMIN / CAP_SYS_RESOURCE: numeric
- * uids are assumed to mean the same user on every node (see docs). */
-static inline bool dipc_ident_privileged(const dipc_ident *who)
+/* The capabilities the kernel consults in ipc/, as capable() would: from the
+ * caller's effective set, read by its own node.  (uid 0 without them -- root
+ * in a container, say -- is refused exactly as the kernel refuses it.) */
+#define DIPC_CAP_IPC_OWNER 15     /* bypass mode bits (ipcperms) */
+#define DIPC_CAP_SYS_ADMIN 21     /* IPC_SET / IPC_RMID of others' objects */
+#define DIPC_CAP_SYS_RESOURCE 24  /* raise msg_qbytes above msgmnb */
+#define DIPC_CAPS_ALL (~(uint64_t)0)
+
+static inline bool dipc_ident_capable(const dipc_ident *who, int cap)
 {
-	return who->uid == 0;
+	return (who->caps >> cap) & 1;
 }
 
 bool dipc_ident_in_group(const dipc_ident *who, uint32_t gid);

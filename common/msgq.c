@@ -66,7 +66,8 @@
  *     size and the result is the delivered size, min(size, maxsize); the
  *     glue copies that many bytes.  So a message given back after a failed
  *     delivery returns whole (and cbytes comes back exactly).
- *   - "root" (uid 0) stands for the capabilities (see ipcperm.h).
+ *   - Privilege is the caller's effective capabilities as its node read
+ *     them (see ipcperm.h), not user-namespace aware.
  *   - A waiter's private fields must start zeroed (queued == false); a
  *     waiter that is still queued is refused with EINVAL.  send() and
  *     recv() set w->is_send themselves; recv() clears w->msg on entry.
@@ -585,7 +586,7 @@ int dipc_msgq_ipc_set(dipc_msgq *q, const dipc_ident *who, uint32_t uid, uint32_
 		return r;
 	if (q->removed)
 		return -EIDRM;
-	if (qbytes > q->lim.msgmnb && !dipc_ident_privileged(who))
+	if (qbytes > q->lim.msgmnb && !dipc_ident_capable(who, DIPC_CAP_SYS_RESOURCE))
 		return -EPERM;
 
 	dipc_ipc_update_perm(&q->perm, uid, gid, mode);

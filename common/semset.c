@@ -45,7 +45,8 @@
  *     per set for complex ones, wait-for-zero apart from alter) and so may
  *     wake waiters in an order other than arrival; we keep one FIFO queue.
  *     Both orders are allowed by SUS; ours is fairer and predictable.
- *   - "root" (uid 0) stands for the capabilities (see ipcperm.h).
+ *   - Privilege is the caller's effective capabilities as its node read
+ *     them (see ipcperm.h), not user-namespace aware.
  *   - A waiter's private fields must start zeroed (queued == false); a
  *     waiter that is still queued is refused with EINVAL.
  *

@@ -116,6 +116,7 @@ static bool parse_obj_name(const char *name, int32_t *key, int32_t *id)
 
 typedef struct idcache_entry {
 	int32_t tgid;
+	uint64_t caps;
 	unsigned ngroups;
 	uint32_t groups[DIPC_MAX_GROUPS];
 	uint64_t expires;
@@ -135,6 +136,8 @@ static bool read_proc_status(pid_t tid, idcache_entry *e)
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "Tgid:", 5) == 0) {
 			e->tgid = (int32_t)strtol(line + 5, NULL, 10);
+		} else if (strncmp(line, "CapEff:", 7) == 0) {
+			e->caps = g_ascii_strtoull(line + 7, NULL, 16);
 		} else if (strncmp(line, "Groups:", 7) == 0) {
 			char *p = line + 7, *end;
 			while (e->ngroups < DIPC_MAX_GROUPS) {
@@ -197,6 +200,7 @@ static int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who)
 	who->pid = e->tgid;
 	who->uid = ctx->uid;
 	who->gid = ctx->gid;
+	who->caps = e->caps;
 	who->ngroups = e->ngroups;
 	memcpy(who->groups, e->groups, sizeof(uint32_t) * e->ngroups);
 	user_name(ctx->uid, who->user, sizeof(who->user));

@@ -149,6 +149,7 @@ void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m)
 	/* The daemon itself gives it back: no process, root's rights. */
 	g_strlcpy(op->who.node, n->name, sizeof(op->who.node));
 	g_strlcpy(op->who.user, "root", sizeof(op->who.user));
+	op->who.caps = DIPC_CAPS_ALL;
 	op->id = id;
 	op->msg = m;
 	op->mtype = m->mtype;

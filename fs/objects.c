@@ -61,7 +61,7 @@ void objects_fini(dipc_node *n)
 	g_hash_table_iter_init(&it, n->owned);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		dipc_obj *o = v;
-		dipc_ident root = { .uid = 0 };
+		dipc_ident root = { .uid = 0, .caps = DIPC_CAPS_ALL };
 		if (o->sem)
 			dipc_semset_rmid(o->sem, &root);
 		if (o->msg)
@@ -208,7 +208,7 @@ static void commit_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 		 * must not exist here either. */
 		g_message("referee refused creation of id %d: %s", op->id, g_strerror(-err));
 		if (o) {
-			dipc_ident root = { .uid = 0 };
+			dipc_ident root = { .uid = 0, .caps = DIPC_CAPS_ALL };
 			if (o->sem)
 				dipc_semset_rmid(o->sem, &root);
 			else

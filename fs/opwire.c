@@ -66,6 +66,7 @@ void ident_to_pb(const dipc_ident *who, Dipc__Ident *pb)
 	for (unsigned i = 0; i < who->ngroups; i++)
 		pb->groups[i] = who->groups[i];
 	pb->user = (char *)who->user;
+	pb->caps = who->caps;
 }
 
 void ident_from_pb(const Dipc__Ident *pb, dipc_ident *who)
@@ -78,6 +79,7 @@ void ident_from_pb(const Dipc__Ident *pb, dipc_ident *who)
 	who->pid = pb->pid;
 	who->uid = pb->uid;
 	who->gid = pb->gid;
+	who->caps = pb->caps;
 	who->ngroups = MIN(pb->n_groups, (size_t)DIPC_MAX_GROUPS);
 	for (unsigned i = 0; i < who->ngroups; i++)
 		who->groups[i] = pb->groups[i];

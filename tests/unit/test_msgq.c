@@ -56,6 +56,7 @@ static dipc_ident make_ident(const char *node, int32_t pid, uint32_t uid, uint32
 	who.pid = pid;
 	who.uid = uid;
 	who.gid = gid;
+	who.caps = uid == 0 ? DIPC_CAPS_ALL : 0;   /* root with every capability */
 	return who;
 }
 
