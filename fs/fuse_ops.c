@@ -580,7 +580,10 @@ static void ctl_read(fuse_req_t req, ctl_fh *c, size_t size)
 		return;
 	}
 	size_t n = MIN(size, c->out_len - c->out_off);
-	fuse_reply_buf(req, c->out->data + c->out_off, n);
+	/* A reader killed now never gets these bytes: keep the message (the
+	 * release gives it back) unless the reply really went out. */
+	if (fuse_reply_buf(req, c->out->data + c->out_off, n) < 0)
+		return;
 	c->out_off += n;
 	if (c->out_off >= c->out_len) {
 		dipc_msg_free(c->out);
