@@ -138,8 +138,11 @@ void park(dipc_op *op, dipc_obj *obj)
 			uv_timer_init(n->loop, op->timer);
 			op->timer->data = op;
 		}
-		/* Round up: a semtimedop must never return before its time. */
-		uint64_t ms = ((uint64_t)op->timeout_ns + 999999) / 1000000;
+		/* A semtimedop must never return before its time: round up, and
+		 * add the millisecond libuv's clock may lag (uv_now() is the
+		 * loop's time truncated to ms, so a timer may fire up to 1 ms
+		 * early in real time). */
+		uint64_t ms = ((uint64_t)op->timeout_ns + 999999) / 1000000 + 1;
 		uv_timer_start(op->timer, park_timeout_cb, ms, 0);
 	}
 }
