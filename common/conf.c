@@ -46,9 +46,11 @@ static const char *const cluster_keys[] = {
 	"request_timeout_ms", "reserve_timeout_ms", NULL,
 };
 static const char *const referee_keys[] = { "listen", NULL };
-static const char *const node_keys[] = { "name", "listen", "mountpoint", NULL };
+static const char *const node_keys[] = { "name", "listen", "mountpoint", "busy_poll_us",
+					   NULL };
 /* [node.NAME] may override everything of [node] except the name itself. */
-static const char *const node_override_keys[] = { "listen", "mountpoint", NULL };
+static const char *const node_override_keys[] = { "listen", "mountpoint", "busy_poll_us",
+						    NULL };
 static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
 	"max_frame", "max_parked", "max_connections", NULL,
@@ -754,6 +756,11 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	}
 	if (!c->mountpoint)
 		c->mountpoint = g_strdup(DIPC_DEFAULT_MOUNT);
+
+	if (!get_uint(&l, g_key_file_has_key(l.kf, node_group, "busy_poll_us", NULL)
+			      ? node_group : "node",
+		      "busy_poll_us", 50, 0, 10000, &c->busy_poll_us))
+		return NULL;
 
 	/* [limits] */
 	if (!get_uint(&l, "limits", "semmni", 32000, 1, 32768, &c->semmni) ||

@@ -52,6 +52,7 @@ typedef struct dipc_conf {
 	char *node_name;          /* default: gethostname() */
 	char *node_listen;        /* host:port, required for a node */
 	char *mountpoint;         /* default /dipc */
+	unsigned busy_poll_us;    /* default 50, 0..10000: spin after activity */
 
 	/* [limits] */
 	unsigned semmni, semmsl, semmns, semopm, semvmx;

@@ -243,10 +243,7 @@ int main(int argc, char **argv)
 
 	uv_idle_init(n->loop, &n->spin);
 	n->spin.data = n;
-	{
-		const char *e = g_getenv("DIPC_BUSY_POLL_US");
-		n->spin_ns = (e ? g_ascii_strtoull(e, NULL, 10) : 50) * 1000;
-	}
+	n->spin_ns = (uint64_t)n->conf->busy_poll_us * 1000;
 
 	uv_signal_init(n->loop, &n->sigterm);
 	uv_signal_init(n->loop, &n->sigint);
