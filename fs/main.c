@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,13 +107,23 @@ static void on_signal(uv_signal_t *h, int signum)
  * daemon's side twice per round trip.  After any activity the loop keeps
  * polling (an active idle handle makes uv_run poll with a zero time-out) for
  * busy_poll_us, then sleeps again.  The CPU cost is bounded by that window
- * per burst of activity; an idle node sleeps.
+ * per burst of activity; an idle node sleeps.  While spinning the loop
+ * yields the CPU at every turn, and with a single CPU to run on it does not
+ * spin at all: there, spinning only delays the process it waits for.
  */
 static void spin_cb(uv_idle_t *h)
 {
 	dipc_node *n = h->data;
 	if (uv_hrtime() >= n->spin_until)
 		uv_idle_stop(h);
+	else
+		sched_yield();
+}
+
+static bool several_cpus(void)
+{
+	cpu_set_t set;
+	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
 }
 
 void node_activity(dipc_node *n)
@@ -243,7 +254,7 @@ int main(int argc, char **argv)
 
 	uv_idle_init(n->loop, &n->spin);
 	n->spin.data = n;
-	n->spin_ns = (uint64_t)n->conf->busy_poll_us * 1000;
+	n->spin_ns = several_cpus() ? (uint64_t)n->conf->busy_poll_us * 1000 : 0;
 
 	uv_signal_init(n->loop, &n->sigterm);
 	uv_signal_init(n->loop, &n->sigint);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tools/test.sh — the whole test suite; run as root on a Debian 12 machine.
+#
+#   1. installs the packages it needs (apt-get), if missing
+#   2. builds the tree (meson setup build; ninja -C build)
+#   3. runs the C unit tests:        meson test -C build --print-errorlogs
+#   4. runs the integration suite:   /usr/bin/python3 -m pytest -v tests/integration
+#      (a real referee and three real mounts on this machine; SysV programs in
+#      C, Python, Perl and PHP through the real shim)
+#
+# Extra arguments go to pytest (e.g. tools/test.sh -k race -x).
+# DIPC_BUILD=DIR uses another build directory.  Exits non-zero on failure.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${DIPC_BUILD:-$REPO/build}"
+export DIPC_BUILD="$BUILD"
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[31mtest: %s\033[0m\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run me as root (FUSE mounts, programs run as nobody, apt-get)"
+
+PKGS=(libfuse3-dev fuse3 libglib2.0-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
+      meson ninja-build pkg-config gcc
+      python3 python3-pytest python3-sysv-ipc php8.2-cli perl redis-server util-linux)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q "${missing[@]}"
+else
+	say "packages: all present"
+fi
+[ -e /dev/fuse ] || die "/dev/fuse is missing (modprobe fuse, or give the container --device /dev/fuse)"
+
+say "building in $BUILD"
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" "$REPO"
+fi
+ninja -C "$BUILD"
+
+say "unit tests: meson test -C $BUILD --print-errorlogs"
+meson test -C "$BUILD" --print-errorlogs
+
+say "integration tests: /usr/bin/python3 -m pytest -v tests/integration"
+cd "$REPO"
+# Debian's python3 (python3-pytest, python3-sysv-ipc), whatever is first on PATH
+exec /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration "$@"
