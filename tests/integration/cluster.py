@@ -100,6 +100,18 @@ def kernel_sem_keys():
     return keys
 
 
+def kernel_msg_keys():
+    """Keys of the kernel's own message queues (from /proc/sysvipc/msg): {key: msqid}."""
+    keys = {}
+    with open("/proc/sysvipc/msg") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if parts:
+                keys[int(parts[0]) & 0xFFFFFFFF] = int(parts[1])
+    return keys
+
+
 def is_mounted(path):
     """Is path a mount point?  (/proc/self/mounts, so that a mount whose daemon
     died, where stat() fails with ENOTCONN, still counts.)"""
@@ -427,6 +439,13 @@ class Cluster:
             raise ClusterError("missing test program %s (ninja -C %s)" % (p, self.build))
         return p
 
+    def msgprog(self, name):
+        """A message-queue test program (tests/msgprogs/NAME in the build)."""
+        p = os.path.join(self.build, "tests", "msgprogs", name)
+        if not os.path.exists(p):
+            raise ClusterError("missing test program %s (ninja -C %s)" % (p, self.build))
+        return p
+
     def env(self, node, **extra):
         """Environment that runs a program "on" node through the shim."""
         e = dict(os.environ)
@@ -485,6 +504,10 @@ class Cluster:
 
     def sem_path(self, node, key):
         return os.path.join(self.mounts[node], "sem", sem_name(key))
+
+    def msg_path(self, node, key):
+        """MOUNT/msg/0xKKKKKKKK of a keyed queue on node."""
+        return os.path.join(self.mounts[node], "msg", sem_name(key))
 
     def cat(self, path, timeout=10):
         r = subprocess.run(["cat", path], capture_output=True, text=True, timeout=timeout)
