@@ -82,12 +82,36 @@ static void reregister_owned(dipc_node *n)
 	}
 }
 
+/*
+ * The referee drops a node's objects as soon as it loses the node's
+ * connection (fail-stop).  So when this node reconnects to the same referee
+ * instance, it was declared dead and its objects are gone for everyone else:
+ * they must go here too (their waiters get EIDRM, their ids EINVAL), or a
+ * healed partition would bring back ids the cluster was told are removed.
+ * A new instance (the referee restarted) lost its registry instead: give it
+ * our objects back.
+ */
+static void referee_instance_seen(dipc_node *n, uint64_t instance)
+{
+	if (!n->referee_fresh || !instance)
+		return;
+	n->referee_fresh = false;
+	if (n->referee_instance == instance && g_hash_table_size(n->owned)) {
+		g_message("the referee declared this node dead: its %u objects are gone",
+			  g_hash_table_size(n->owned));
+		objects_drop_all(n);
+	} else if (n->referee_instance && n->referee_instance != instance) {
+		reregister_owned(n);
+	}
+	n->referee_instance = instance;
+}
+
 static void referee_ready(dipc_conn *c, void *ud)
 {
 	dipc_node *n = ud;
 	n->referee_up = true;
+	n->referee_fresh = true;
 	g_message("connected to referee %s", n->conf->referee);
-	reregister_owned(n);
 }
 
 static void update_nodes(dipc_node *n, const Dipc__NodeList *nl)
@@ -140,8 +164,10 @@ static void referee_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 {
 	dipc_node *n = ud;
 
-	if (env->body_case == DIPC__ENVELOPE__BODY_NODE_LIST)
+	if (env->body_case == DIPC__ENVELOPE__BODY_NODE_LIST) {
+		referee_instance_seen(n, env->node_list->instance);
 		update_nodes(n, env->node_list);
+	}
 	else if (env->req_id)
 		dipc_conn_reply_err(c, env->req_id, EPROTO);
 }
@@ -201,8 +227,13 @@ static void forward_reply_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void 
 
 	op->call_id = -1;
 	node_activity(op->node);
-	if (err < 0)
-		r = err == -ETIMEDOUT ? -ETIMEDOUT : -EIDRM;
+	/* ETIMEDOUT only for a call's own deadline, on a connection that is
+	 * still up; a connection that died (the heartbeat ends it with
+	 * ETIMEDOUT too) took the object with it: EIDRM. */
+	if (err == -ETIMEDOUT && c && dipc_conn_ready(c))
+		r = -ETIMEDOUT;
+	else if (err < 0)
+		r = -EIDRM;
 	else
 		r = opwire_apply_reply(op, reply);
 	op_complete(op, r);

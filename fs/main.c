@@ -149,7 +149,7 @@ void node_stop(dipc_node *n)
 	/* End every parked caller before the mount goes: waiters on sets we
 	 * own see EIDRM (their sets go with this node), forwarded calls fail
 	 * when their connections close. */
-	objects_fini(n);
+	objects_drop_all(n);
 	cluster_stop(n);
 	procwatch_fini(n);
 	uv_poll_stop(&n->fuse_poll);

@@ -165,6 +165,8 @@ struct dipc_node {
 	/* cluster */
 	dipc_conn *referee;
 	bool referee_up;
+	bool referee_fresh;          /* no NodeList yet on this connection */
+	uint64_t referee_instance;   /* of the referee we last talked to */
 	uv_timer_t referee_retry;
 	GQueue referee_waiting;      /* ops waiting for the referee */
 	GHashTable *peers;           /* name -> dipc_peer */
@@ -225,7 +227,7 @@ void ident_from_pb(const Dipc__Ident *pb, dipc_ident *who);
 
 /* ---- objects.c ---- */
 void objects_init(dipc_node *n);
-void objects_fini(dipc_node *n);
+void objects_drop_all(dipc_node *n);
 dipc_obj *obj_find(dipc_node *n, int32_t id);
 dipc_obj *obj_find_key(dipc_node *n, int kind, int32_t key);
 void op_get(dipc_op *op);                  /* xxxget from a local caller */

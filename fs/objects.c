@@ -52,7 +52,9 @@ void objects_init(dipc_node *n)
 	n->owned_keys = g_hash_table_new(g_int64_hash, g_int64_equal);
 }
 
-void objects_fini(dipc_node *n)
+/* Every object of this node is gone (node_stop, or the referee declared the
+ * node dead): end every waiter with EIDRM and forget them all. */
+void objects_drop_all(dipc_node *n)
 {
 	GHashTableIter it;
 	gpointer v;
@@ -70,6 +72,7 @@ void objects_fini(dipc_node *n)
 	/* The tables stay (empty): late callbacks may still look things up. */
 	g_hash_table_remove_all(n->owned_keys);
 	g_hash_table_remove_all(n->owned);
+	n->sems_used = 0;
 }
 
 dipc_obj *obj_find(dipc_node *n, int32_t id)

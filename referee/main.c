@@ -66,6 +66,7 @@ typedef struct referee {
 	dipc_registry *reg;
 	GHashTable *nodes; /* name -> ref_node */
 	GHashTable *conns; /* every open dipc_conn */
+	uint64_t instance; /* random, nonzero: see NodeList in dipc.proto */
 	bool stopping;
 } referee;
 
@@ -234,6 +235,7 @@ static void broadcast_nodes(referee *rf)
 	}
 	nl.n_nodes = list->len;
 	nl.nodes = ptrs;
+	nl.instance = rf->instance;
 	env.body_case = DIPC__ENVELOPE__BODY_NODE_LIST;
 	env.node_list = &nl;
 	for (guint i = 0; i < list->len; i++) {
@@ -631,6 +633,9 @@ int main(int argc, char **argv)
 		.max_pending_per_node = MAX_RESERVED_PER_NODE,
 	};
 	rf.reg = dipc_registry_new(&lim, 0, on_answer, &rf);
+	do
+		rf.instance = ((uint64_t)g_random_int() << 32) | g_random_int();
+	while (rf.instance == 0);
 	rf.nodes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ref_node_free);
 	rf.conns = g_hash_table_new(g_direct_hash, g_direct_equal);
 	uv_timer_init(&loop, &rf.reg_timer);
