@@ -750,8 +750,28 @@ static bool sops_have_undo(const dipc_op *op)
  * or SIGKILL, is pending for it) would lose the message on its way out of
  * the kernel, so it is answered EINTR and the message goes back to the head
  * of its queue; so does a message whose reply the kernel refused.
+ *
+ * The kernel may have queued that interrupt already while the message was
+ * travelling, unread in /dev/fuse: so a received message is not delivered
+ * where it arrives but put on a list that is drained at one point of the
+ * loop (the idle callback below), right after every pending FUSE request --
+ * interrupts first, the kernel hands them out before anything else -- has
+ * been processed.  What remains is a signal that comes within the few
+ * microseconds between that drain and the reply.
  */
+static void msgrcv_deliver_now(dipc_op *op);
+static void deliveries_cb(uv_idle_t *h);
+
 static void msgrcv_deliver(dipc_op *op)
+{
+	dipc_node *n = op->node;
+
+	g_queue_push_tail(&n->deliveries, op);
+	if (!uv_is_active((uv_handle_t *)&n->deliver_idle))
+		uv_idle_start(&n->deliver_idle, deliveries_cb);
+}
+
+static void msgrcv_deliver_now(dipc_op *op)
 {
 	dipc_node *n = op->node;
 	fuse_req_t req = op->freq;
@@ -816,8 +836,7 @@ static void ioctl_done(dipc_op *op)
 	}
 
 	if (op->type == OP_MSGRCV && op->result >= 0) {
-		msgrcv_deliver(op);
-		op_free(op);
+		msgrcv_deliver(op);   /* it frees the op */
 		return;
 	}
 	if (op->ctl)
@@ -1120,10 +1139,9 @@ const struct fuse_lowlevel_ops dipc_fuse_ops = {
 
 /* ---- the session in the loop -------------------------------------------- */
 
-static void fuse_readable_cb(uv_poll_t *h, int status, int events)
+/* Process what the kernel has queued; false when the session ended. */
+static bool fuse_drain(dipc_node *n)
 {
-	dipc_node *n = h->data;
-
 	for (int i = 0; i < FUSE_BATCH; i++) {
 		int r = fuse_session_receive_buf(n->se, &n->fbuf);
 		if (r == -EAGAIN)
@@ -1134,11 +1152,31 @@ static void fuse_readable_cb(uv_poll_t *h, int status, int events)
 			if (!n->stopping)
 				g_message("the mount went away (%s)", r < 0 ? g_strerror(-r) : "unmounted");
 			node_stop(n);
-			return;
+			return false;
 		}
 		fuse_session_process_buf(n->se, &n->fbuf);
 		fuse_drain_interrupts(n);
 		node_activity(n);
+	}
+	return true;
+}
+
+static void fuse_readable_cb(uv_poll_t *h, int status, int events)
+{
+	fuse_drain(h->data);
+}
+
+static void deliveries_cb(uv_idle_t *h)
+{
+	dipc_node *n = h->data;
+	dipc_op *op;
+
+	uv_idle_stop(h);
+	if (!n->stopping)
+		fuse_drain(n);   /* if the session ended, the replies fail: given back */
+	while ((op = g_queue_pop_head(&n->deliveries))) {
+		msgrcv_deliver_now(op);
+		op_free(op);
 	}
 }
 
@@ -1151,6 +1189,9 @@ int fuse_attach_loop(dipc_node *n)
 		return -errno;
 	n->idcache = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	g_queue_init(&n->interrupted);
+	g_queue_init(&n->deliveries);
+	uv_idle_init(n->loop, &n->deliver_idle);
+	n->deliver_idle.data = n;
 	uv_poll_init(n->loop, &n->fuse_poll, fd);
 	n->fuse_poll.data = n;
 	return uv_poll_start(&n->fuse_poll, UV_READABLE, fuse_readable_cb);

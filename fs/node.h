@@ -160,6 +160,8 @@ struct dipc_node {
 	uv_poll_t fuse_poll;
 	struct fuse_buf fbuf;
 	GQueue interrupted;          /* ops whose interrupt hook ran */
+	GQueue deliveries;           /* received messages to hand over */
+	uv_idle_t deliver_idle;
 	bool fuse_started;
 
 	/* cluster */
