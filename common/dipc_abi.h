@@ -210,6 +210,30 @@ DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_m, DIPC_MSG_INLINE_MID);
 DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_l, DIPC_MSG_INLINE_MAX);
 DIPC_IOC_MSGRCV_STRUCT(dipc_ioc_msgrcv_staged, 0);
 
+/*
+ * DIPC_IOC_MSGRCV_DIRECT(msgsz): msgrcv straight into the program's buffer.
+ * The ioctl's argument IS msgp, and its size (_IOC_SIZE) is exactly the
+ * buffer's, sizeof(long) + msgsz: the shim writes the request head (below)
+ * over the start of msgp, and the daemon's answer -- mtype then the text,
+ * only as many bytes as were delivered -- is copied into msgp by the kernel
+ * inside the ioctl.  So a message that reached the reply has reached the
+ * program's memory, even if the process is killed at that very moment, as
+ * with the kernel's own msgrcv.  (The shim puts back the bytes the head
+ * overwrote when the call fails.)  For msgsz from DIPC_MSGRCV_DIRECT_MIN to
+ * DIPC_MSGRCV_DIRECT_MAX; the S/M/L payloads serve smaller buffers.
+ */
+struct dipc_ioc_msgrcv_direct {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t msgflg;
+	int64_t msgtyp;
+	uint64_t msgsz;
+};
+
+#define DIPC_IOC_MSGRCV_DIRECT_NR 25
+#define DIPC_MSGRCV_DIRECT_MIN (sizeof(struct dipc_ioc_msgrcv_direct) - sizeof(int64_t))
+#define DIPC_MSGRCV_DIRECT_MAX (16383 - sizeof(int64_t))
+
 struct dipc_msqid_ds {
 	struct dipc_perm perm;
 	int64_t stime, rtime, ctime;
@@ -248,5 +272,8 @@ struct dipc_ioc_msgctl {
 #define DIPC_IOC_MSGRCV_L _IOWR(DIPC_IOC_MAGIC, 22, struct dipc_ioc_msgrcv_l)
 #define DIPC_IOC_MSGRCV_STAGED _IOWR(DIPC_IOC_MAGIC, 23, struct dipc_ioc_msgrcv_staged)
 #define DIPC_IOC_MSGCTL _IOWR(DIPC_IOC_MAGIC, 24, struct dipc_ioc_msgctl)
+#define DIPC_IOC_MSGRCV_DIRECT(msgsz)                                               \
+	_IOC(_IOC_READ | _IOC_WRITE, DIPC_IOC_MAGIC, DIPC_IOC_MSGRCV_DIRECT_NR,     \
+	     sizeof(int64_t) + (msgsz))
 
 #endif /* DIPC_ABI_H */

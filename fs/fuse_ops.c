@@ -785,6 +785,18 @@ static void msgrcv_deliver_now(dipc_op *op)
 		fuse_reply_err(req, EINTR);
 		return;
 	}
+	if (op->direct) {
+		/* Straight into msgp: mtype, then the delivered text. */
+		g_autofree char *out = g_malloc(sizeof(int64_t) + len);
+		int64_t mtype = m->mtype;
+		memcpy(out, &mtype, sizeof(mtype));
+		memcpy(out + sizeof(mtype), m->data, len);
+		if (fuse_reply_ioctl(req, (int)len, out, sizeof(mtype) + len) < 0)
+			msg_give_back(n, op->id, m);
+		else
+			dipc_msg_free(m);
+		return;
+	}
 	if (op->ctl) {
 		/* Staged: the text waits in the handle for read(). */
 		struct dipc_ioc_msgrcv_staged *r = op->io_buf;
@@ -941,6 +953,23 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 	if (hdr->version != DIPC_ABI_VERSION) {
 		fuse_reply_err(req, EPROTO);
 		return;
+	}
+
+	if (_IOC_NR(cmd) == DIPC_IOC_MSGRCV_DIRECT_NR &&
+	    _IOC_DIR(cmd) == (_IOC_READ | _IOC_WRITE)) {
+		const struct dipc_ioc_msgrcv_direct *r = in_buf;
+		if (in_bufsz < sizeof(*r) || out_bufsz != in_bufsz ||
+		    r->msgsz != in_bufsz - sizeof(int64_t)) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		op = op_new(n, OP_MSGRCV);
+		op->id = r->id;
+		op->msgflg = r->msgflg;
+		op->msgtyp = r->msgtyp;
+		op->maxsize = r->msgsz;
+		op->direct = true;
+		goto dispatch;
 	}
 
 	switch (cmd) {
@@ -1100,6 +1129,7 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 		return;
 	}
 
+dispatch:
 	if (req_ident(n, req, &op->who) < 0) {
 		op_free(op);
 		fuse_reply_err(req, ESRCH);

@@ -95,6 +95,7 @@ struct dipc_op {
 	struct dipc_msqid_ds mds;
 	dipc_msg_waiter mwaiter;
 	struct ctl_fh *ctl;          /* FUSE: the control handle of a staged op */
+	bool direct;                 /* FUSE: msgrcv answered straight into msgp */
 
 	/* results */
 	int result;                  /* >= 0 or -errno */

@@ -296,7 +296,6 @@ void exec_local(dipc_op *op)
 static void peer_done(dipc_op *op)
 {
 	int r = -ECONNRESET;
-
 	if (op->from.conn) {
 		g_autoptr(opwire_msg) m = opwire_reply(op);
 		r = dipc_conn_reply(op->from.conn, op->from.req, opwire_env(m));

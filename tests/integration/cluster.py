@@ -20,6 +20,11 @@ any daemon died before stop() (or did not exit cleanly on SIGTERM, or left
 its mount behind), or if a daemon's stderr has a line with CRITICAL, ERROR or
 assertion (see DEFAULT_BAD_STDERR; allow_stderr() adds exceptions).
 
+Daemons and programs need not share this machine's network stack: addrs
+gives the referee and nodes other listen addresses, daemon_prefixes an argv
+prefix per daemon and run_prefixes one per node for run()/popen() (e.g.
+["nsenter", "--net=/run/netns/NS", "--"]: see netns.py).
+
 Binaries come from $DIPC_BUILD (default: <repo>/build): referee/dipc-referee,
 fs/mount.dipcfs, shim/libdipc.so and the test programs in tests/progs/.
 """
@@ -167,7 +172,8 @@ class Cluster:
 
     def __init__(self, tmpdir=None, nodes=3, conf=None, heartbeat_ms=200,
                  dead_after_ms=2000, request_timeout_ms=5000, ready_timeout=30,
-                 allow_stderr=(), start=True, daemon_env=None, daemon_prefix=()):
+                 allow_stderr=(), start=True, daemon_env=None, daemon_prefix=(),
+                 addrs=None, daemon_prefixes=None, run_prefixes=None):
         self.build = build_dir()
         self.referee_bin = os.path.join(self.build, "referee", "dipc-referee")
         self.mount_bin = os.path.join(self.build, "fs", "mount.dipcfs")
@@ -183,6 +189,10 @@ class Cluster:
         self.stopped = False
         self.problems = []
         self.daemon_prefix = list(daemon_prefix)  # e.g. ["taskset", "-c", "0"]
+        # per daemon ("referee", "node1", ...), before daemon_prefix
+        self.daemon_prefixes = {k: list(v) for k, v in (daemon_prefixes or {}).items()}
+        # per node, for the programs run()/popen() start on it
+        self.run_prefixes = {k: list(v) for k, v in (run_prefixes or {}).items()}
         self.daemon_env = dict(os.environ)
         self.daemon_env.update(daemon_env or {})
         for v in ("LD_PRELOAD", "DIPC_MOUNT", "DIPC_KEYS"):
@@ -199,6 +209,9 @@ class Cluster:
         ports = free_ports(nodes + 1)
         self.referee_addr = "127.0.0.1:%d" % ports[0]
         self.addr = {n: "127.0.0.1:%d" % ports[i + 1] for i, n in enumerate(self.nodes)}
+        addrs = addrs or {}  # {"referee": "host:port", "node1": "host:port", ...}
+        self.referee_addr = addrs.get("referee", self.referee_addr)
+        self.addr.update({n: a for n, a in addrs.items() if n in self.addr})
         self.mounts = {n: os.path.join(self.dir, n) for n in self.nodes}
         for m in self.mounts.values():
             os.mkdir(m)
@@ -258,7 +271,8 @@ class Cluster:
         self.wait_ready()
 
     def start_referee(self):
-        d = Daemon("referee", self.daemon_prefix + [self.referee_bin, "-c", self.conf_path],
+        d = Daemon("referee", self.daemon_prefixes.get("referee", []) + self.daemon_prefix
+                   + [self.referee_bin, "-c", self.conf_path],
                    os.path.join(self.dir, "referee.log"), self.daemon_env)
         self.daemons["referee"] = d
         return d
@@ -267,7 +281,8 @@ class Cluster:
         log = os.path.join(self.dir, "%s.log" % node)
         if node in self.daemons:  # a restart: keep the old log
             os.rename(log, log + ".%d" % time.monotonic_ns())
-        d = Daemon(node, self.daemon_prefix + [self.mount_bin, "dipc", self.mounts[node], "-f", "-o",
+        d = Daemon(node, self.daemon_prefixes.get(node, []) + self.daemon_prefix
+                   + [self.mount_bin, "dipc", self.mounts[node], "-f", "-o",
                           "conf=%s,node=%s" % (conf_path or self.conf_path, node)],
                    log, self.daemon_env)
         self.daemons[node] = d
@@ -470,6 +485,9 @@ class Cluster:
         uid = NOBODY if user == "nobody" else int(user)
         return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups", "--"] + list(argv)
 
+    def _argv_for(self, node, argv, user):
+        return self.run_prefixes.get(node, []) + self.as_user(argv, user)
+
     def _env_for(self, node, env):
         base = self.native_env() if node is None else self.env(node)
         base.update({k: str(v) for k, v in (env or {}).items()})
@@ -482,7 +500,7 @@ class Cluster:
         """Run argv on node (None: natively, no shim) and wait.  Returns
         CompletedProcess with text stdout/stderr; a time-out kills it and raises."""
         try:
-            return subprocess.run(self.as_user(argv, user), env=self._env_for(node, env),
+            return subprocess.run(self._argv_for(node, argv, user), env=self._env_for(node, env),
                                   input=input, capture_output=True, text=True, timeout=timeout,
                                   check=check)
         except subprocess.TimeoutExpired as e:
@@ -496,7 +514,7 @@ class Cluster:
         kw.setdefault("stderr", subprocess.PIPE)
         kw.setdefault("stdin", subprocess.PIPE)
         kw.setdefault("text", True)
-        p = subprocess.Popen(self.as_user(argv, user), env=self._env_for(node, env), **kw)
+        p = subprocess.Popen(self._argv_for(node, argv, user), env=self._env_for(node, env), **kw)
         self.procs.append(p)
         return p
 
