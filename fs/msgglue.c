@@ -18,7 +18,9 @@
  * What remains of the window: a message in flight between the owner and the
  * receiver's node when either node dies, or when the connection breaks
  * after the owner sent it, is lost (with the at-most-once rule of every
- * remote call).  Between two live nodes nothing is lost or duplicated.
+ * remote call); and a receiver whose buffer is under 24 bytes gets its text
+ * through a copy that follows the ioctl (see docs/design.md).  Otherwise,
+ * between two live nodes, nothing is lost or duplicated.
  */
 #include <errno.h>
 #include <string.h>
