@@ -31,29 +31,10 @@ die() { printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run me as root (FUSE mounts, apt-get)"
 
-# ---- 1. packages -----------------------------------------------------------
-PKGS=(libfuse3-dev fuse3 libglib2.0-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-      meson ninja-build pkg-config gcc python3)
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q "${missing[@]}"
-else
-	say "packages: all present"
-fi
-[ -e /dev/fuse ] || die "/dev/fuse is missing (modprobe fuse, or give the container --device /dev/fuse)"
-
-# ---- 2. build ----------------------------------------------------------------
-say "building in $BUILD"
-if [ ! -f "$BUILD/build.ninja" ]; then
-	meson setup "$BUILD" "$REPO"
-fi
-ninja -C "$BUILD"
+# ---- 1. packages, 2. build ---------------------------------------------------
+. "$REPO/tools/common.sh"
+ensure_packages "${BUILD_PKGS[@]}"
+build_tree
 REFEREE="$BUILD/referee/dipc-referee"
 MOUNT="$BUILD/fs/mount.dipcfs"
 SHIM="$BUILD/shim/libdipc.so"

@@ -23,28 +23,12 @@ die() { printf '\033[31mtest: %s\033[0m\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run me as root (FUSE mounts, programs run as nobody, apt-get)"
 
-PKGS=(libfuse3-dev fuse3 libglib2.0-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-      meson ninja-build pkg-config gcc
-      python3 python3-pytest python3-sysv-ipc php8.2-cli perl redis-server util-linux)
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q "${missing[@]}"
-else
-	say "packages: all present"
-fi
-[ -e /dev/fuse ] || die "/dev/fuse is missing (modprobe fuse, or give the container --device /dev/fuse)"
-
-say "building in $BUILD"
-if [ ! -f "$BUILD/build.ninja" ]; then
-	meson setup "$BUILD" "$REPO"
-fi
-ninja -C "$BUILD"
+. "$REPO/tools/common.sh"
+# the build, plus the test drivers, the language runtimes, Redis (bench),
+# setpriv/nsenter (util-linux) and ip netns (iproute2)
+ensure_packages "${BUILD_PKGS[@]}" python3-pytest python3-sysv-ipc php8.2-cli perl \
+	redis-server util-linux iproute2
+build_tree
 
 say "unit tests: meson test -C $BUILD --print-errorlogs"
 meson test -C "$BUILD" --print-errorlogs

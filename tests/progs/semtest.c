@@ -43,11 +43,13 @@
 
 #include "progs_common.h"
 
-#define NOBODY 65534
+#define HARNESS_NAME "semtest"
 #define POLL_MS 5000 /* bound for every wait on another process */
+#include "harness.h"
+
+#define NOBODY 65534
 
 static int F = IPC_DIPC; /* extra semget flag */
-static int harness_failed;
 
 /* ---- output -------------------------------------------------------------- */
 
@@ -81,20 +83,6 @@ static void rep_id(const char *step, int r, int e, const char *name)
 	fflush(stderr);
 }
 
-static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void problem(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "semtest: HARNESS PROBLEM: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	printf("harness_problem\n");
-	fflush(stdout);
-	harness_failed = 1;
-}
 
 #define CALL(expr) (errno = 0, r = (expr), e = (r < 0 ? errno : 0))
 
@@ -216,65 +204,6 @@ static bool wait_for(int id, int num, int cmd, int want)
 	return false;
 }
 
-/* ---- children ------------------------------------------------------------ */
-
-typedef int (*child_fn)(void *arg);
-
-static pid_t spawn(child_fn fn, void *arg)
-{
-	pid_t p;
-
-	fflush(NULL);
-	p = fork();
-	if (p < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (p == 0) {
-		int code = fn(arg);
-
-		fflush(NULL);
-		_exit(code);
-	}
-	return p;
-}
-
-/* Exit status of a child as a word: "0", "EIDRM", "SIGKILL", "timeout". */
-static const char *reap(pid_t p)
-{
-	static char buf[32];
-	int64_t end = now_ms() + POLL_MS;
-	int st;
-
-	for (;;) {
-		pid_t w = waitpid(p, &st, WNOHANG);
-
-		if (w == p)
-			break;
-		if (w < 0) {
-			problem("waitpid %d: %s", (int)p, strerror(errno));
-			return "lost";
-		}
-		if (now_ms() > end) {
-			kill(p, SIGKILL);
-			waitpid(p, &st, 0);
-			problem("child %d did not finish in time", (int)p);
-			return "timeout";
-		}
-		sleep_ms(2);
-	}
-	if (WIFSIGNALED(st)) {
-		snprintf(buf, sizeof(buf), "SIG%s", sigabbrev_np(WTERMSIG(st)));
-		return buf;
-	}
-	if (WEXITSTATUS(st) == 0)
-		return "0";
-	if (WEXITSTATUS(st) >= 200) {
-		snprintf(buf, sizeof(buf), "status%d", WEXITSTATUS(st));
-		return buf;
-	}
-	return errname(WEXITSTATUS(st));
-}
 
 struct opargs {
 	int id;

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+# Shared by tools/demo.sh and tools/test.sh (sourced, not run):
+#   ensure_packages PKG...   apt-get install what is missing (root, Debian)
+#   build_tree               meson setup $BUILD (once) and ninja -C $BUILD
+# Both expect say() and die() and the variables REPO and BUILD.
+
+# The libraries and tools every build needs.
+BUILD_PKGS=(libfuse3-dev fuse3 libglib2.0-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
+            meson ninja-build pkg-config gcc python3)
+
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q
+		apt-get install -y -q "${missing[@]}"
+	else
+		say "packages: all present"
+	fi
+	[ -e /dev/fuse ] || die "/dev/fuse is missing (modprobe fuse, or give the container --device /dev/fuse)"
+}
+
+build_tree() {
+	say "building in $BUILD"
+	if [ ! -f "$BUILD/build.ninja" ]; then
+		meson setup "$BUILD" "$REPO"
+	fi
+	ninja -C "$BUILD"
+}
