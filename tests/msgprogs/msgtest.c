@@ -72,36 +72,6 @@ static struct {
 	char mtext[65536];
 } B;
 
-/* ---- output ---------------------------------------------------------------- */
-
-static void rep(const char *step, long r, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void rep(const char *step, long r, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ret=%ld errno=%s", step, r, errname(r < 0 ? e : 0));
-	if (fmt && *fmt) {
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	putchar('\n');
-	fflush(stdout);
-}
-
-static void rep_id(const char *step, int r, int e, const char *name)
-{
-	if (r >= 0) {
-		printf("%s: ret=id errno=0\n", step);
-		fprintf(stderr, "# id %s %d\n", name, r);
-	} else {
-		printf("%s: ret=%d errno=%s\n", step, r, errname(e));
-	}
-	fflush(stdout);
-	fflush(stderr);
-}
 
 
 #define CALL(expr) (errno = 0, r = (long)(expr), e = (r < 0 ? errno : 0))

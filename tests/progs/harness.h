@@ -41,6 +41,38 @@ static void problem(const char *fmt, ...)
 	harness_failed = 1;
 }
 
+/* One step of the run: "step: ret=R errno=NAME" and optional facts. */
+static void rep(const char *step, long r, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void rep(const char *step, long r, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ret=%ld errno=%s", step, r, errname(r < 0 ? e : 0));
+	if (fmt && *fmt) {
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* For calls that return an id: "ret=id" instead of the number (ids differ
+ * between the kernel and the cluster); the id itself goes to stderr. */
+static void rep_id(const char *step, int r, int e, const char *name)
+{
+	if (r >= 0) {
+		printf("%s: ret=id errno=0\n", step);
+		fprintf(stderr, "# id %s %d\n", name, r);
+	} else {
+		printf("%s: ret=%d errno=%s\n", step, r, errname(e));
+	}
+	fflush(stdout);
+	fflush(stderr);
+}
+
 typedef int (*child_fn)(void *arg);
 
 static pid_t spawn(child_fn fn, void *arg)

@@ -51,37 +51,6 @@
 
 static int F = IPC_DIPC; /* extra semget flag */
 
-/* ---- output -------------------------------------------------------------- */
-
-static void rep(const char *step, int r, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void rep(const char *step, int r, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ret=%d errno=%s", step, r, errname(r < 0 ? e : 0));
-	if (fmt && *fmt) {
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* For calls that return an id: "ret=id" instead of the number. */
-static void rep_id(const char *step, int r, int e, const char *name)
-{
-	if (r >= 0) {
-		printf("%s: ret=id errno=0\n", step);
-		fprintf(stderr, "# id %s %d\n", name, r);
-	} else {
-		printf("%s: ret=%d errno=%s\n", step, r, errname(e));
-	}
-	fflush(stdout);
-	fflush(stderr);
-}
 
 
 #define CALL(expr) (errno = 0, r = (expr), e = (r < 0 ? errno : 0))
