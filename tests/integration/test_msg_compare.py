@@ -9,34 +9,13 @@ prints normalised facts, one line per step.  Its ids go to stderr, so we can
 also check which side served each queue.
 """
 
-import difflib
-
 from cluster import dipc_is_id, kernel_msg_keys
+from compare import assert_same, check_native, run_prog
 from test_msg_common import MsgTool, mkey  # noqa: F401 (fixture)
 
 
 def run_msgtest(c, node, key, precreated=False):
-    argv = [c.msgprog("msgtest")] + (["-p"] if precreated else []) + [hex(key)]
-    r = c.run(node, argv, timeout=120)
-    ids = {}
-    for line in r.stderr.splitlines():
-        if line.startswith("# id "):
-            _, _, name, qid = line.split()
-            ids[name] = int(qid)
-    return r, ids
-
-
-def assert_same(native, dipc, what):
-    if native != dipc:
-        diff = "".join(difflib.unified_diff(native.splitlines(True), dipc.splitlines(True),
-                                            "native", what))
-        raise AssertionError("msgtest output differs natively and %s:\n%s" % (what, diff))
-
-
-def check_native(r, ids):
-    assert r.returncode == 0, "msgtest failed natively: %s\n%s" % (r.stdout[-2000:], r.stderr)
-    assert "done: harness_ok=1" in r.stdout
-    assert ids and not any(dipc_is_id(i) for i in ids.values()), ids
+    return run_prog(c, node, c.msgprog("msgtest"), key, precreated, timeout=120)
 
 
 def check_dipc(r, ids, key):
@@ -50,10 +29,10 @@ def check_dipc(r, ids, key):
 def test_msgtest_native_vs_local_owner(cluster, mkey):
     """Caller and owner on the same node."""
     rn, idn = run_msgtest(cluster, None, mkey)
-    check_native(rn, idn)
+    check_native(rn, idn, "msgtest")
     rd, idd = run_msgtest(cluster, "node1", mkey + 8)
     check_dipc(rd, idd, mkey + 8)
-    assert_same(rn.stdout, rd.stdout, "through dipcfs on node1")
+    assert_same(rn.stdout, rd.stdout, "through dipcfs on node1", "msgtest")
 
 
 def test_msgtest_native_vs_remote_owner(cluster, mkey):
@@ -62,10 +41,10 @@ def test_msgtest_native_vs_remote_owner(cluster, mkey):
     mt = MsgTool(cluster)
     mt.create(None, mkey, "666")
     rn, idn = run_msgtest(cluster, None, mkey, precreated=True)
-    check_native(rn, idn)
+    check_native(rn, idn, "msgtest")
 
     qid = mt.create("node2", mkey + 8, "666")
     rd, idd = run_msgtest(cluster, "node3", mkey + 8, precreated=True)
     check_dipc(rd, idd, mkey + 8)
     assert idd["main"] == qid
-    assert_same(rn.stdout, rd.stdout, "through dipcfs on node3 (owner node2)")
+    assert_same(rn.stdout, rd.stdout, "through dipcfs on node3 (owner node2)", "msgtest")

@@ -7,34 +7,13 @@ some of them dropping to nobody) and prints normalised facts, one line per
 step.  Its ids go to stderr, so we can also check which side served each set.
 """
 
-import difflib
-
 from cluster import dipc_is_id, kernel_sem_keys
+from compare import assert_same, check_native, run_prog
 from semtool import SemTool
 
 
 def run_semtest(c, node, key, precreated=False):
-    argv = [c.prog("semtest")] + (["-p"] if precreated else []) + [hex(key)]
-    r = c.run(node, argv, timeout=90)
-    ids = {}
-    for line in r.stderr.splitlines():
-        if line.startswith("# id "):
-            _, _, name, sid = line.split()
-            ids[name] = int(sid)
-    return r, ids
-
-
-def assert_same(native, dipc, what):
-    if native != dipc:
-        diff = "".join(difflib.unified_diff(native.splitlines(True), dipc.splitlines(True),
-                                            "native", what))
-        raise AssertionError("semtest output differs natively and %s:\n%s" % (what, diff))
-
-
-def check_native(r, ids):
-    assert r.returncode == 0, "semtest failed natively: %s\n%s" % (r.stdout[-2000:], r.stderr)
-    assert "done: harness_ok=1" in r.stdout
-    assert ids and not any(dipc_is_id(i) for i in ids.values()), ids
+    return run_prog(c, node, c.prog("semtest"), key, precreated, timeout=90)
 
 
 def check_dipc(r, ids, key):
@@ -47,10 +26,10 @@ def check_dipc(r, ids, key):
 def test_semtest_native_vs_local_owner(cluster, key):
     """Caller and owner on the same node."""
     rn, idn = run_semtest(cluster, None, key)
-    check_native(rn, idn)
+    check_native(rn, idn, "semtest")
     rd, idd = run_semtest(cluster, "node1", key + 8)
     check_dipc(rd, idd, key + 8)
-    assert_same(rn.stdout, rd.stdout, "through dipcfs on node1")
+    assert_same(rn.stdout, rd.stdout, "through dipcfs on node1", "semtest")
     assert rd.returncode == 0, rd.stderr
 
 
@@ -59,12 +38,12 @@ def test_semtest_native_vs_remote_owner(cluster, key):
     st = SemTool(cluster)
     st.create(None, key, 4, "666")
     rn, idn = run_semtest(cluster, None, key, precreated=True)
-    check_native(rn, idn)
+    check_native(rn, idn, "semtest")
 
     sid = st.create("node2", key + 8, 4, "666")
     assert dipc_is_id(sid)
     rd, idd = run_semtest(cluster, "node3", key + 8, precreated=True)
     check_dipc(rd, idd, key + 8)
     assert idd["main"] == sid
-    assert_same(rn.stdout, rd.stdout, "through dipcfs on node3 (owner node2)")
+    assert_same(rn.stdout, rd.stdout, "through dipcfs on node3 (owner node2)", "semtest")
     assert rd.returncode == 0, rd.stderr
