@@ -62,6 +62,42 @@ int dipc_ipc_owner_check(const dipc_ipc_perm *p, const dipc_ident *who);
 /* IPC_SET of uid, gid and the low 9 mode bits (ipc_update_perm). */
 void dipc_ipc_update_perm(dipc_ipc_perm *p, uint32_t uid, uint32_t gid, uint32_t mode);
 
+/*
+ * The FIFO of waiters every engine keeps (semset's one queue, msgq's senders
+ * and receivers): waiters are linked in place through their own prev, next
+ * and queued fields, and the queue is a head, a tail and a count.  Macros,
+ * because the waiter types differ; each argument is evaluated more than
+ * once, so pass plain lvalues.  (The unlink check is GLib's g_assert.)
+ */
+#define DIPC_WAITQ_APPEND(head, tail, count, w)                                     \
+	do {                                                                        \
+		(w)->next = NULL;                                                   \
+		(w)->prev = (tail);                                                 \
+		if (tail)                                                           \
+			(tail)->next = (w);                                         \
+		else                                                                \
+			(head) = (w);                                               \
+		(tail) = (w);                                                       \
+		(w)->queued = true;                                                 \
+		(count)++;                                                          \
+	} while (0)
+
+#define DIPC_WAITQ_UNLINK(head, tail, count, w)                                     \
+	do {                                                                        \
+		g_assert((w)->queued && (count) > 0);                               \
+		if ((w)->prev)                                                      \
+			(w)->prev->next = (w)->next;                                \
+		else                                                                \
+			(head) = (w)->next;                                         \
+		if ((w)->next)                                                      \
+			(w)->next->prev = (w)->prev;                                \
+		else                                                                \
+			(tail) = (w)->prev;                                         \
+		(w)->prev = (w)->next = NULL;                                       \
+		(w)->queued = false;                                                \
+		(count)--;                                                          \
+	} while (0)
+
 /* Wall-clock seconds, as the kernel's ktime_get_real_seconds(). */
 int64_t dipc_now_sec(void);
 

@@ -192,33 +192,12 @@ static waiter_list *list_of(dipc_msgq *q, const dipc_msg_waiter *w)
 
 static void list_append(waiter_list *l, dipc_msg_waiter *w)
 {
-	w->next = NULL;
-	w->prev = l->tail;
-	if (l->tail)
-		l->tail->next = w;
-	else
-		l->head = w;
-	l->tail = w;
-	w->queued = true;
-	l->n++;
+	DIPC_WAITQ_APPEND(l->head, l->tail, l->n, w);
 }
 
 static void list_unlink(waiter_list *l, dipc_msg_waiter *w)
 {
-	g_assert(w->queued);
-	g_assert(l->n > 0);
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		l->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		l->tail = w->prev;
-	w->prev = w->next = NULL;
-	w->queued = false;
-	l->n--;
+	DIPC_WAITQ_UNLINK(l->head, l->tail, l->n, w);
 }
 
 /* msg_fits(): both the byte and the message count are bounded by qbytes.

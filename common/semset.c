@@ -189,33 +189,12 @@ static bool can_alter(const dipc_semset *s, const dipc_ident *who)
 
 static void queue_append(dipc_semset *s, dipc_sem_waiter *w)
 {
-	w->next = NULL;
-	w->prev = s->tail;
-	if (s->tail)
-		s->tail->next = w;
-	else
-		s->head = w;
-	s->tail = w;
-	w->queued = true;
-	s->nwaiters++;
+	DIPC_WAITQ_APPEND(s->head, s->tail, s->nwaiters, w);
 }
 
 static void queue_unlink(dipc_semset *s, dipc_sem_waiter *w)
 {
-	g_assert(w->queued);
-	g_assert(s->nwaiters > 0);
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		s->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		s->tail = w->prev;
-	w->prev = w->next = NULL;
-	w->queued = false;
-	s->nwaiters--;
+	DIPC_WAITQ_UNLINK(s->head, s->tail, s->nwaiters, w);
 }
 
 /* ---- the atomic operation ------------------------------------------------ */
