@@ -211,13 +211,6 @@ int referee_call(dipc_node *n, Dipc__Envelope *env, dipc_conn_reply_cb cb, void 
 	return id < 0 ? (int)id : 0;
 }
 
-int referee_notify(dipc_node *n, Dipc__Envelope *env)
-{
-	if (!n->referee || !n->referee_up)
-		return -EHOSTUNREACH;
-	return dipc_conn_notify(n->referee, env);
-}
-
 /* ---- peers: outbound connections ---------------------------------------- */
 
 static void forward_reply_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)

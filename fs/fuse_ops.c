@@ -1147,10 +1147,8 @@ dispatch:
 
 static void dipc_init(void *userdata, struct fuse_conn_info *conn)
 {
-	dipc_node *n = userdata;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	mount_time = time(NULL);
-	n->fuse_started = true;
 }
 
 const struct fuse_lowlevel_ops dipc_fuse_ops = {

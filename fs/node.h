@@ -163,7 +163,6 @@ struct dipc_node {
 	GQueue interrupted;          /* ops whose interrupt hook ran */
 	GQueue deliveries;           /* received messages to hand over */
 	uv_idle_t deliver_idle;
-	bool fuse_started;
 
 	/* cluster */
 	dipc_conn *referee;
@@ -190,7 +189,7 @@ struct dipc_node {
 	/* identity cache (fuse_ops.c) */
 	GHashTable *idcache;         /* tid -> cached ident */
 
-	uv_signal_t sigterm, sigint, sighup;
+	uv_signal_t sigterm, sigint;
 
 	/* adaptive busy-polling (main.c) */
 	uv_idle_t spin;
@@ -217,7 +216,6 @@ void cluster_stop(dipc_node *n);
 void route_op(dipc_op *op);
 /* Ask the referee; cb runs once with err < 0 (transport) or the reply. */
 int referee_call(dipc_node *n, Dipc__Envelope *env, dipc_conn_reply_cb cb, void *ud);
-int referee_notify(dipc_node *n, Dipc__Envelope *env);
 /* Send an op to a named peer (owner).  Completes op on reply or failure. */
 void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op);
 /* Forwarded op was interrupted: ask the owner to end it. */
