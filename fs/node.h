@@ -8,7 +8,10 @@
  *   fuse_ops.c   the FUSE low-level callbacks: inodes, status files, ioctl entry
  *   cluster.c    the referee connection, peer connections, id -> owner routing
  *   objects.c    objects this node owns, xxxget, listing and status text
- *   semglue.c    semaphore operations: run at the owner, forwarded, parked
+ *   semglue.c    operations at the owner: the op's life, parking, semaphores,
+ *                requests from peers
+ *   msgglue.c    message-queue operations at the owner; giving messages back
+ *   opwire.c     dipc_op <-> wire envelopes
  *   procwatch.c  pidfd watches that announce process exits (SEM_UNDO)
  *
  * Concurrency: everything runs on one libuv loop thread, FUSE requests
