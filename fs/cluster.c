@@ -474,6 +474,7 @@ void route_op(dipc_op *op)
 	dipc_node *n = op->node;
 	const char *owner;
 
+	procwatch_flush(n);
 	if (op->interrupted) {
 		op_complete(op, -EINTR);
 		return;

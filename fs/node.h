@@ -270,5 +270,7 @@ void procwatch_init(dipc_node *n);
 void procwatch_fini(dipc_node *n);
 /* The process pid made a SEM_UNDO operation on an object owned by owner. */
 void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner);
+/* Announce the exits the loop has not seen yet (run before every operation). */
+void procwatch_flush(dipc_node *n);
 
 #endif /* DIPC_FS_NODE_H */

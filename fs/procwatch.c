@@ -14,6 +14,7 @@
  * owner always applies the adjustments after the last operation.
  */
 #include <errno.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,11 +61,18 @@ static void watch_end(proc_watch *w)
 	uv_close((uv_handle_t *)&w->poll, watch_closed);
 }
 
-static void exited_cb(uv_poll_t *h, int status, int events)
+/* Out of the table before announcing: the announcement may run operations,
+ * and those flush the table again. */
+static void watch_exited(proc_watch *w)
 {
-	proc_watch *w = h->data;
+	g_hash_table_steal(w->node->procs, GINT_TO_POINTER(w->pid));
 	announce(w->node, w->pid, w->owners);
 	watch_end(w);
+}
+
+static void exited_cb(uv_poll_t *h, int status, int events)
+{
+	watch_exited(h->data);
 }
 
 void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
@@ -96,6 +104,44 @@ void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
 	w->poll.data = w;
 	uv_poll_start(&w->poll, UV_READABLE, exited_cb);
 	g_hash_table_insert(n->procs, GINT_TO_POINTER(pid), w);
+}
+
+/*
+ * Announce every watched process that has already exited, now.  The loop
+ * learns of an exit only at its next poll, possibly after a request from a
+ * process that has already reaped the exited one (waitpid returns only once
+ * the pidfd is readable).  Linux applies SEM_UNDO before the parent can see
+ * the exit, so the operation that observer sends next must not overtake the
+ * announcement: every operation runs this first.  Free when nothing is
+ * watched, one poll(2) otherwise.
+ */
+void procwatch_flush(dipc_node *n)
+{
+	guint count = n->procs ? g_hash_table_size(n->procs) : 0;
+	g_autofree struct pollfd *fds = NULL;
+	g_autofree proc_watch **ws = NULL;
+	GHashTableIter it;
+	gpointer v;
+	guint i = 0;
+
+	if (count == 0)
+		return;
+	fds = g_new0(struct pollfd, count);
+	ws = g_new0(proc_watch *, count);
+	g_hash_table_iter_init(&it, n->procs);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		ws[i] = v;
+		fds[i].fd = ws[i]->pidfd;
+		fds[i].events = POLLIN;
+		i++;
+	}
+	if (poll(fds, count, 0) <= 0)
+		return;
+	for (i = 0; i < count; i++) {
+		if ((fds[i].revents & (POLLIN | POLLHUP)) &&
+		    g_hash_table_lookup(n->procs, GINT_TO_POINTER(ws[i]->pid)) == ws[i])
+			watch_exited(ws[i]);
+	}
 }
 
 void procwatch_init(dipc_node *n)
