@@ -52,6 +52,12 @@
  *                                  stat           -> the stat line of the id
  *                                  dt             -> ok (shmdt)
  *                                  q              -> exit 0
+ *   forkhold SEG                 attach, fork; the child prints "forked" and
+ *                                both wait until stdin reaches EOF; the child
+ *                                exits, the parent reaps it and exits (both
+ *                                detach by exiting)
+ *   execsleep SEG SECONDS        attach, print "attached", exec /bin/sleep
+ *                                SECONDS (exec detaches)
  *   counter SEG SEMKEY N         N times: P on semaphore 0 of the set SEMKEY
  *                                (semget(SEMKEY, 1, flags); it must exist with
  *                                value 1), plain non-atomic read-modify-write
@@ -101,6 +107,7 @@
 #include <string.h>
 #include <sys/shm.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -543,6 +550,61 @@ static int cmd_session(int argc, char **argv)
 	return 0;
 }
 
+static void wait_stdin_eof(void)
+{
+	char buf[64];
+	ssize_t n;
+
+	do
+		n = read(0, buf, sizeof(buf));
+	while (n > 0 || (n < 0 && errno == EINTR));
+}
+
+static int cmd_forkhold(int argc, char **argv)
+{
+	unsigned char *p;
+	pid_t pid;
+	int st;
+
+	if (argc < 2)
+		usage();
+	p = attach(argv[1], 0, NULL, NULL);
+	if (!p)
+		return 1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (pid == 0) {
+		p[8] = 1; /* the inherited attach is usable */
+		printf("forked\n");
+		fflush(stdout);
+		wait_stdin_eof();
+		_exit(0);
+	}
+	wait_stdin_eof();
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return fail("child");
+	printf("done\n");
+	return 0;
+}
+
+static int cmd_execsleep(int argc, char **argv)
+{
+	unsigned char *p;
+
+	if (argc < 3)
+		usage();
+	p = attach(argv[1], 0, NULL, NULL);
+	if (!p)
+		return 1;
+	p[12] = 1;
+	printf("attached\n");
+	fflush(stdout);
+	execl("/bin/sleep", "sleep", argv[2], (char *)NULL);
+	return fail("exec");
+}
+
 /* A short busy pause with no system call: widens the window between a load
  * and the store that depends on it. */
 static void pause_loads(int n)
@@ -780,6 +842,7 @@ static const struct {
 	{ "peek", cmd_peek },	  { "spin", cmd_spin },	       { "stat", cmd_stat },
 	{ "rm", cmd_rm },	  { "ipcset", cmd_ipcset },    { "hold", cmd_hold },
 	{ "session", cmd_session }, { "counter", cmd_counter }, { "msgpass", cmd_msgpass },
+	{ "forkhold", cmd_forkhold }, { "execsleep", cmd_execsleep },
 	{ "pages", cmd_pages },	  { "pagecheck", cmd_pagecheck },
 };
 
