@@ -30,6 +30,12 @@ from test_shm_common import (PAGE, ShmTool, finish_all, kernel_shm_keys, node_co
 
 SEG = 8 * PAGE  # msgpass needs 8 pages (shmtool.c)
 
+# Sizes of the scenarios (every round or increment moves pages between nodes;
+# with the default time quantum a transfer can wait up to shm_quantum_ms).
+MSGPASS_ROUNDS = 1500
+COUNTER_ITERS = 200     # per process, two processes per node
+MODE_ROUNDS = 300       # test_modes, per mode
+
 
 def spin_and_set(c, sh, key, reader, writer, off, value):
     """A spinner on reader waits for value at off; writer stores it.  Returns the
@@ -94,9 +100,9 @@ def test_data_then_flag_never_flag_without_data(cluster, skey):
     then the writer on the owner node."""
     sh = ShmTool(cluster)
     sh.create("node1", skey, SEG)
-    msgpass(cluster, sh, skey, "node2", ["node1", "node3"], 2000)
+    msgpass(cluster, sh, skey, "node2", ["node1", "node3"], MSGPASS_ROUNDS)
     sh.must("node2", "fill", hex(skey), 0, SEG, 0)
-    msgpass(cluster, sh, skey, "node1", ["node3"], 1000)
+    msgpass(cluster, sh, skey, "node1", ["node3"], MSGPASS_ROUNDS // 2)
 
 
 def make_sem(c, key):
@@ -124,7 +130,7 @@ def test_counters_under_dipc_semaphore_exact(cluster, skey):
     sh.create("node2", skey, SEG)
     st, sid = make_sem(c, skey + 1)
     assert dipc_is_id(sid)
-    counters(c, sh, skey, skey + 1, 300, per_node=2)
+    counters(c, sh, skey, skey + 1, COUNTER_ITERS, per_node=2)
     assert st.getval("node1", sid) == 1
 
 
@@ -180,10 +186,10 @@ def test_modes(make_cluster, skey, modes):
     lat = spin_and_set(c, sh, skey, "node1", "node3", 3 * PAGE, 5)
     assert lat < 1000, lat
     sh.must("node1", "fill", hex(skey), 0, SEG, 0)
-    msgpass(c, sh, skey, "node3", ["node1", "node2"], 500)
+    msgpass(c, sh, skey, "node3", ["node1", "node2"], MODE_ROUNDS)
     sh.must("node2", "fill", hex(skey), 0, SEG, 0)
     make_sem(c, skey + 1)
-    counters(c, sh, skey, skey + 1, 200)
+    counters(c, sh, skey, skey + 1, COUNTER_ITERS)
     sh.must("node3", "fill", hex(skey), 0, SEG, 0)
     pages(c, sh, skey, [("node1", 0, 2, 0), ("node2", 2, 3, 0), ("node3", 0, 5, 1)], ms=400)
     assert skey not in kernel_shm_keys()
