@@ -47,13 +47,13 @@ static const char *const cluster_keys[] = {
 };
 static const char *const referee_keys[] = { "listen", NULL };
 static const char *const node_keys[] = { "name", "listen", "mountpoint", "busy_poll_us",
-					   NULL };
+					   "shm_mode", "shm_quantum_ms", NULL };
 /* [node.NAME] may override everything of [node] except the name itself. */
 static const char *const node_override_keys[] = { "listen", "mountpoint", "busy_poll_us",
-						    NULL };
+						    "shm_mode", "shm_quantum_ms", NULL };
 static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
-	"max_frame", "max_parked", "max_connections", NULL,
+	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections", NULL,
 };
 static const char *const policy_keys[] = { "keys", NULL };
 
@@ -479,6 +479,38 @@ static bool get_uint(loader *l, const char *group, const char *key, unsigned def
 	return true;
 }
 
+/* 64-bit unsigned integer in [lo, hi]; absent -> def. */
+static bool get_u64(loader *l, const char *group, const char *key, uint64_t def,
+		    uint64_t lo, uint64_t hi, uint64_t *ret)
+{
+	bool failed = false;
+	g_autofree char *v = get_str(l, group, key, &failed);
+	uint64_t n;
+
+	if (failed)
+		return false;
+	if (!v) {
+		*ret = def;
+		return true;
+	}
+	if (!*v || strspn(v, "0123456789") != strlen(v) || !parse_u64(v, &n) || n < lo ||
+	    n > hi) {
+		bad_value(l, group, key, v,
+			  "must be a decimal integer between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
+			  lo, hi);
+		return false;
+	}
+	*ret = n;
+	return true;
+}
+
+/* The key of [node.NAME] if it is there, else of [node]. */
+static const char *node_or_override(loader *l, const char *node_group, const char *key)
+{
+	return node_group && g_key_file_has_key(l->kf, node_group, key, NULL) ? node_group
+									      : "node";
+}
+
 static bool check_schema(loader *l)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(l->kf, NULL);
@@ -761,6 +793,23 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 			      ? node_group : "node",
 		      "busy_poll_us", 50, 0, 10000, &c->busy_poll_us))
 		return NULL;
+	if (!get_uint(&l, node_or_override(&l, node_group, "shm_quantum_ms"), "shm_quantum_ms",
+		      2, 0, 10000, &c->shm_quantum_ms))
+		return NULL;
+	{
+		const char *g = node_or_override(&l, node_group, "shm_mode");
+		g_autofree char *mode = get_str(&l, g, "shm_mode", &failed);
+		if (failed)
+			return NULL;
+		if (!mode || strcmp(mode, "page") == 0) {
+			c->shm_segment_mode = false;
+		} else if (strcmp(mode, "segment") == 0) {
+			c->shm_segment_mode = true;
+		} else {
+			bad_value(&l, g, "shm_mode", mode, "must be page or segment");
+			return NULL;
+		}
+	}
 
 	/* [limits] */
 	if (!get_uint(&l, "limits", "semmni", 32000, 1, 32768, &c->semmni) ||
@@ -772,6 +821,11 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	    !get_uint(&l, "limits", "msgmni", 32000, 1, 32768, &c->msgmni) ||
 	    !get_uint(&l, "limits", "msgmax", 8192, 1, DIPC_MSGMAX_MAX, &c->msgmax) ||
 	    !get_uint(&l, "limits", "msgmnb", 16384, 1, INT_MAX, &c->msgmnb) ||
+	    !get_uint(&l, "limits", "shmmni", 4096, 1, 32768, &c->shmmni) ||
+	    !get_u64(&l, "limits", "shmmax", DIPC_SHMMAX_DEFAULT, 1, DIPC_SHMMAX_DEFAULT,
+		     &c->shmmax) ||
+	    !get_u64(&l, "limits", "shmall", DIPC_SHMALL_DEFAULT, 1, DIPC_SHMALL_DEFAULT,
+		     &c->shmall) ||
 	    !get_uint(&l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
 	    !get_uint(&l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
 	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections))

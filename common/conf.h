@@ -53,10 +53,14 @@ typedef struct dipc_conf {
 	char *node_listen;        /* host:port, required for a node */
 	char *mountpoint;         /* default /dipc */
 	unsigned busy_poll_us;    /* default 50, 0..10000: spin after activity */
+	bool shm_segment_mode;    /* shm_mode = page (default) | segment */
+	unsigned shm_quantum_ms;  /* default 2: a grant is kept at least this long */
 
 	/* [limits] */
 	unsigned semmni, semmsl, semmns, semopm, semvmx;
 	unsigned msgmni, msgmax, msgmnb;  /* defaults 32000, 8192, 16384 */
+	unsigned shmmni;          /* default 4096, as the kernel */
+	uint64_t shmmax, shmall;  /* bytes, pages; defaults as the kernel's */
 	unsigned max_frame;       /* bytes, default 1 MiB */
 	unsigned max_parked;      /* parked requests per node, default 10000 */
 	unsigned max_connections; /* default 256 */

@@ -257,6 +257,104 @@ struct dipc_ioc_msgctl {
 	struct dipc_msginfo info;
 };
 
+/* ---- shared memory -------------------------------------------------------
+ *
+ * shmget goes through DIPC_IOC_GET (size = the segment size).  shmat asks the
+ * daemon (DIPC_IOC_SHMAT: permission, shm_nattch), then maps
+ * MOUNT/shm/.id.ID (opened O_RDWR | O_NONBLOCK, or O_RDONLY for SHM_RDONLY)
+ * MAP_SHARED with PROT_READ.  Coherence, per page (or per segment):
+ *   - a load of a page the node does not hold faults into a FUSE READ that
+ *     the daemon answers once the node holds the page for reading;
+ *   - the first store to a page raises SIGSEGV in the shim, whose handler
+ *     asks for write ownership (DIPC_IOC_SHMFAULT) and then mprotects the
+ *     unit it was given read-write;
+ *   - to take a unit back, the daemon gives every process of the node that
+ *     has the segment attached a command through its helper thread, parked
+ *     in DIPC_IOC_SHMWAIT: mprotect the unit PROT_READ (or PROT_NONE), then
+ *     it invalidates the unit's pages (dirty ones are written back).
+ * `rev` orders grants and take-backs: a fault answer carries the node's
+ * revocation count for the segment at the time; a handler that sees that a
+ * later take-back already ran in its process does not mprotect (it retries).
+ */
+#define DIPC_SHM_PAGE 4096u
+#define DIPC_SHMMAX_DEFAULT (UINT64_MAX - (1ull << 24)) /* include/uapi/linux/shm.h */
+#define DIPC_SHMALL_DEFAULT (UINT64_MAX - (1ull << 24))
+#define DIPC_SHM_IDNAME ".id." /* MOUNT/shm/.id.ID: any segment by id */
+
+struct dipc_shmid_ds {
+	struct dipc_perm perm; /* mode: low 9 bits | SHM_DEST 01000 | SHM_LOCKED 02000 */
+	uint64_t segsz;
+	int64_t atime, dtime, ctime;
+	int32_t cpid, lpid;
+	uint64_t nattch;
+};
+
+/* The cluster's limits (IPC_INFO) or usage (SHM_INFO). */
+struct dipc_shminfo {
+	uint64_t shmmax, shmmin, shmmni, shmseg, shmall;
+	/* SHM_INFO */
+	int32_t used_ids;
+	uint32_t pad;
+	uint64_t shm_tot, shm_rss, shm_swp;
+};
+
+/* shmctl: IPC_STAT, SHM_STAT(_ANY), IPC_SET (perm.uid/gid/mode), IPC_RMID,
+ * SHM_LOCK, SHM_UNLOCK, IPC_INFO, SHM_INFO. */
+struct dipc_ioc_shmctl {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t cmd;
+	struct dipc_shmid_ds ds;
+	struct dipc_shminfo info;
+};
+
+/* shmat: before mapping (perm check, shm_nattch + 1; out: ds.segsz...).
+ * flags: SHM_RDONLY etc. as given; fork = 1 when a fork child inherits an
+ * attach (no check, just counted). shmdt (DIPC_IOC_SHMDT): after unmapping. */
+struct dipc_ioc_shmat {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t shmflg;
+	int32_t fork;
+	int32_t pad;
+	struct dipc_shmid_ds ds;
+};
+
+/* The shim's SIGSEGV handler: the process needs page `page` of segment id
+ * for writing (write = 1) or reading.  whole = 1: the whole segment (the
+ * process ran out of mappings for per-page protections).  Out: the unit the
+ * node now holds (first, count pages) and the node's rev. */
+struct dipc_ioc_shmfault {
+	struct dipc_ioc_hdr hdr;
+	int32_t id;
+	int32_t write;
+	uint64_t page;
+	int32_t whole;
+	uint32_t rev;
+	uint64_t first, count;
+};
+
+/* The helper thread's mailbox.  in: ack = the seq of the last command
+ * applied (0: none).  out: ncmds commands to apply in order. */
+#define DIPC_SHM_PROT_NONE 0
+#define DIPC_SHM_PROT_READ 1
+struct dipc_shm_cmd {
+	uint64_t seq;
+	int32_t id;
+	int32_t prot;   /* DIPC_SHM_PROT_* */
+	uint64_t first, count;
+	uint32_t rev;
+	uint32_t pad;
+};
+#define DIPC_SHMWAIT_MAX 32
+struct dipc_ioc_shmwait {
+	struct dipc_ioc_hdr hdr;
+	uint64_t ack;
+	uint32_t ncmds;
+	uint32_t pad;
+	struct dipc_shm_cmd cmds[DIPC_SHMWAIT_MAX];
+};
+
 #define DIPC_IOC_MAGIC 0xD1
 #define DIPC_IOC_GET _IOW(DIPC_IOC_MAGIC, 1, struct dipc_ioc_get)
 #define DIPC_IOC_SEMOP _IOW(DIPC_IOC_MAGIC, 2, struct dipc_ioc_semop)
@@ -272,6 +370,11 @@ struct dipc_ioc_msgctl {
 #define DIPC_IOC_MSGRCV_L _IOWR(DIPC_IOC_MAGIC, 22, struct dipc_ioc_msgrcv_l)
 #define DIPC_IOC_MSGRCV_STAGED _IOWR(DIPC_IOC_MAGIC, 23, struct dipc_ioc_msgrcv_staged)
 #define DIPC_IOC_MSGCTL _IOWR(DIPC_IOC_MAGIC, 24, struct dipc_ioc_msgctl)
+#define DIPC_IOC_SHMCTL _IOWR(DIPC_IOC_MAGIC, 32, struct dipc_ioc_shmctl)
+#define DIPC_IOC_SHMAT _IOWR(DIPC_IOC_MAGIC, 33, struct dipc_ioc_shmat)
+#define DIPC_IOC_SHMDT _IOW(DIPC_IOC_MAGIC, 34, struct dipc_ioc_shmat)
+#define DIPC_IOC_SHMFAULT _IOWR(DIPC_IOC_MAGIC, 35, struct dipc_ioc_shmfault)
+#define DIPC_IOC_SHMWAIT _IOWR(DIPC_IOC_MAGIC, 36, struct dipc_ioc_shmwait)
 #define DIPC_IOC_MSGRCV_DIRECT(msgsz)                                               \
 	_IOC(_IOC_READ | _IOC_WRITE, DIPC_IOC_MAGIC, DIPC_IOC_MSGRCV_DIRECT_NR,     \
 	     sizeof(int64_t) + (msgsz))

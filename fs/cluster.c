@@ -33,6 +33,7 @@
 
 static void peer_flush(dipc_peer *p);
 static void node_gone(dipc_node *n, dipc_peer *p);
+static void pending_fail(dipc_peer *p, int err);
 
 static dipc_conn_params params(dipc_node *n, const dipc_conn_ops *ops, void *ud)
 {
@@ -134,6 +135,7 @@ static void update_nodes(dipc_node *n, const Dipc__NodeList *nl)
 			p = g_new0(dipc_peer, 1);
 			p->name = g_strdup(e->name);
 			g_queue_init(&p->waiting);
+			g_queue_init(&p->calls);
 			g_hash_table_insert(n->peers, p->name, p);
 		}
 		p->node = n;
@@ -276,6 +278,7 @@ static void peer_closed(dipc_conn *c, int err, void *ud)
 		p->conn = NULL;
 	parked_conn_closed(p->node, c);
 	fail_waiting(p, -EIDRM);
+	pending_fail(p, -EIDRM);
 }
 
 static const dipc_conn_ops peer_conn_ops = {
@@ -284,12 +287,54 @@ static const dipc_conn_ops peer_conn_ops = {
 	.on_close = peer_closed,
 };
 
+/* A call queued until the peer's connection is ready: the envelope packed. */
+typedef struct pending_call {
+	uint8_t *frame;
+	size_t len;
+	unsigned timeout_ms;
+	dipc_conn_reply_cb cb;
+	void *ud;
+	bool notify;
+} pending_call;
+
+static void pending_fail(dipc_peer *p, int err)
+{
+	pending_call *pc;
+	while ((pc = g_queue_pop_head(&p->calls))) {
+		if (pc->cb)
+			pc->cb(NULL, err, NULL, pc->ud);
+		g_free(pc->frame);
+		g_free(pc);
+	}
+}
+
+static void pending_send(dipc_peer *p)
+{
+	pending_call *pc;
+	while ((pc = g_queue_pop_head(&p->calls))) {
+		Dipc__Envelope *env = dipc__envelope__unpack(NULL, pc->len, pc->frame);
+		int64_t r = -EPROTO;
+		if (env) {
+			if (pc->notify)
+				r = dipc_conn_notify(p->conn, env);
+			else
+				r = dipc_conn_call(p->conn, env, pc->timeout_ms, pc->cb, pc->ud);
+			dipc__envelope__free_unpacked(env, NULL);
+		}
+		if (r < 0 && pc->cb)
+			pc->cb(NULL, (int)r, NULL, pc->ud);
+		g_free(pc->frame);
+		g_free(pc);
+	}
+}
+
 static void peer_flush(dipc_peer *p)
 {
 	dipc_op *op;
 
 	if (!p->conn || !dipc_conn_ready(p->conn))
 		return;
+	pending_send(p);
 	while ((op = g_queue_pop_head(&p->waiting))) {
 		if (op->interrupted)
 			op_complete(op, -EINTR);
@@ -308,6 +353,7 @@ static dipc_peer *peer_lookup(dipc_node *n, const char *name, const char *addr)
 		p->alive = true;   /* the referee just named it as an owner */
 		p->node = n;
 		g_queue_init(&p->waiting);
+		g_queue_init(&p->calls);
 		g_hash_table_insert(n->peers, p->name, p);
 	} else if (addr && *addr && g_strcmp0(p->addr, addr) != 0) {
 		g_free(p->addr);
@@ -338,6 +384,39 @@ void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op
 		return;
 	}
 	send_op(p, op);
+}
+
+/* A call (or, cb NULL, a notification) to a named peer that is not an op:
+ * connects if needed, queues until the connection is ready.  cb runs once:
+ * with the reply, or with err < 0. */
+int peer_call(dipc_node *n, const char *name, Dipc__Envelope *env, unsigned timeout_ms,
+	      dipc_conn_reply_cb cb, void *ud)
+{
+	dipc_peer *p = g_hash_table_lookup(n->peers, name);
+
+	if (!p || !p->alive || !p->addr || !*p->addr)
+		return -EHOSTDOWN;
+	if (!p->conn) {
+		dipc_conn_params cp = params(n, &peer_conn_ops, p);
+		p->conn = dipc_conn_connect(&cp, p->addr);
+		if (!p->conn)
+			return -EHOSTDOWN;
+	}
+	if (dipc_conn_ready(p->conn) && g_queue_is_empty(&p->calls)) {
+		int64_t r = cb ? dipc_conn_call(p->conn, env, timeout_ms, cb, ud)
+			       : dipc_conn_notify(p->conn, env);
+		return r < 0 ? (int)r : 0;
+	}
+	pending_call *pc = g_new0(pending_call, 1);
+	pc->len = dipc__envelope__get_packed_size(env);
+	pc->frame = g_malloc(MAX(pc->len, 1));
+	dipc__envelope__pack(env, pc->frame);
+	pc->timeout_ms = timeout_ms;
+	pc->cb = cb;
+	pc->ud = ud;
+	pc->notify = cb == NULL;
+	g_queue_push_tail(&p->calls, pc);
+	return 0;
 }
 
 void peer_cancel(dipc_op *op)
@@ -397,9 +476,11 @@ static void node_gone(dipc_node *n, dipc_peer *p)
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		if (g_strcmp0(v, p->name) == 0)
 			g_hash_table_iter_remove(&it);
+	shmglue_node_down(n, p->name);
 	if (p->conn)
 		dipc_conn_close(p->conn, -EHOSTDOWN);   /* fails its calls: EIDRM */
 	fail_waiting(p, -EIDRM);
+	pending_fail(p, -EIDRM);
 }
 
 /* ---- inbound connections ------------------------------------------------ */

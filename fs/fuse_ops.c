@@ -33,6 +33,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +48,14 @@ enum {
 	INO_DIR_SEM,
 	INO_DIR_MSG,
 	INO_DIR_SHM,
+	INO_DIR_SHMSTAT,
 };
+
+/* Files of MOUNT/shmstat/: the status text of a segment (its shm/ file is
+ * its bytes).  Only in inode numbers, never on the wire. */
+#define KIND_SHMSTAT 4
+#define SHM_FH_CACHED 1   /* the shim's mapping handle (O_RDWR|O_NONBLOCK, O_RDONLY) */
+#define SHM_FH_DIRECT 2   /* read(2)/write(2) by other programs */
 
 #define INO_OBJ_FLAG (1ULL << 48)
 #define IDCACHE_MS 2000
@@ -62,6 +70,17 @@ static dipc_node *node_of(fuse_req_t req)
 static fuse_ino_t obj_ino(int kind, int32_t id)
 {
 	return INO_OBJ_FLAG | ((uint64_t)kind << 40) | (uint32_t)id;
+}
+
+fuse_ino_t fuse_obj_ino(int kind, int32_t id)
+{
+	return obj_ino(kind, id);
+}
+
+/* The kind the referee knows. */
+static int wire_kind(int kind)
+{
+	return kind == KIND_SHMSTAT ? DIPC_KIND_SHM : kind;
 }
 
 static bool ino_is_obj(fuse_ino_t ino, int *kind, int32_t *id)
@@ -79,6 +98,7 @@ static int dir_kind(fuse_ino_t ino)
 	case INO_DIR_SEM: return DIPC_KIND_SEM;
 	case INO_DIR_MSG: return DIPC_KIND_MSG;
 	case INO_DIR_SHM: return DIPC_KIND_SHM;
+	case INO_DIR_SHMSTAT: return KIND_SHMSTAT;
 	default: return 0;
 	}
 }
@@ -226,6 +246,7 @@ static void fixed_attr(fuse_ino_t ino, struct stat *st)
 	case INO_DIR_SEM:
 	case INO_DIR_MSG:
 	case INO_DIR_SHM:
+	case INO_DIR_SHMSTAT:
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		break;
@@ -247,6 +268,8 @@ static void obj_attr(fuse_ino_t ino, const dipc_op *op, struct stat *st)
 	st->st_uid = op->st_uid;
 	st->st_gid = op->st_gid;
 	st->st_size = 0;
+	if (((ino >> 40) & 0xff) == DIPC_KIND_SHM)
+		st->st_size = (off_t)op->size;   /* the segment's bytes */
 	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
 }
 
@@ -256,6 +279,7 @@ static bool fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
 		{ DIPC_CONTROL_NAME, INO_CONTROL }, { DIPC_POLICY_NAME, INO_POLICY },
 		{ "cluster", INO_CLUSTER }, { "sem", INO_DIR_SEM },
 		{ "msg", INO_DIR_MSG }, { "shm", INO_DIR_SHM },
+		{ "shmstat", INO_DIR_SHMSTAT },
 	};
 	if (parent != INO_ROOT)
 		return false;
@@ -300,6 +324,23 @@ static void status_done(dipc_op *op)
 		struct stat st;
 		obj_attr(ino, op, &st);
 		fuse_reply_attr(sr->req, &st, 0);
+	} else if (sr->kind == DIPC_KIND_SHM) {
+		dipc_node *n = op->node;
+		const char *owner = cluster_owner_of(n, op->id);
+		if (!shmglue_local(n, op->id, op->size, owner)) {
+			fuse_reply_err(sr->req, owner ? ENOMEM : EIO);
+		} else {
+			/* The shim maps with O_RDWR|O_NONBLOCK (or O_RDONLY):
+			 * the page cache, kept exact by invalidation.  Other
+			 * writers go straight to the daemon, which takes the
+			 * pages for writing first. */
+			int acc = sr->fi.flags & O_ACCMODE;
+			bool cached = acc == O_RDONLY || (sr->fi.flags & O_NONBLOCK);
+			sr->fi.fh = cached ? SHM_FH_CACHED : SHM_FH_DIRECT;
+			sr->fi.direct_io = !cached;
+			sr->fi.keep_cache = cached;
+			fuse_reply_open(sr->req, &sr->fi);
+		}
 	} else {
 		text_fh *fh = g_new0(text_fh, 1);
 		fh->text = g_steal_pointer(&op->text);
@@ -351,7 +392,7 @@ static void list_lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *u
 		const Dipc__ObjectList *ol = reply->object_list;
 		for (size_t i = 0; i < ol->n_objects; i++) {
 			const Dipc__ObjectEntry *e = ol->objects[i];
-			if (e->kind != lr->kind)
+			if (e->kind != wire_kind(lr->kind))
 				continue;
 			if (lr->key == IPC_PRIVATE ? (e->key == 0 && e->id == lr->id) : e->key == lr->key) {
 				id = e->id;
@@ -374,7 +415,7 @@ static int list_objects(dipc_node *n, int kind, dipc_conn_reply_cb cb, void *ud)
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 	Dipc__ListObjects lo = DIPC__LIST_OBJECTS__INIT;
 
-	lo.kind = kind;
+	lo.kind = wire_kind(kind);
 	env.body_case = DIPC__ENVELOPE__BODY_LIST_OBJECTS;
 	env.list_objects = &lo;
 	return referee_call(n, &env, cb, ud);
@@ -395,13 +436,24 @@ static void dipc_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
+	if (kind == DIPC_KIND_SHM && g_str_has_prefix(name, DIPC_SHM_IDNAME)) {
+		/* The shim's name for a segment, whatever its key. */
+		char *end;
+		long v = strtol(name + strlen(DIPC_SHM_IDNAME), &end, 10);
+		if (*end || v <= 0 || v > INT32_MAX || !dipc_is_id((int)v)) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		status_start(n, req, FOR_LOOKUP, kind, (int32_t)v, NULL);
+		return;
+	}
 	if (!kind || !parse_obj_name(name, &key, &id)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	/* Owned here: no need to ask anyone. */
-	dipc_obj *o = key == IPC_PRIVATE ? obj_find(n, id) : obj_find_key(n, kind, key);
-	if (o && o->kind == kind && o->key == key) {
+	dipc_obj *o = key == IPC_PRIVATE ? obj_find(n, id) : obj_find_key(n, wire_kind(kind), key);
+	if (o && o->kind == wire_kind(kind) && o->key == key) {
 		status_start(n, req, FOR_LOOKUP, kind, o->id, NULL);
 		return;
 	}
@@ -425,7 +477,7 @@ static void dipc_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 		status_start(node_of(req), req, FOR_GETATTR, kind, id, NULL);
 		return;
 	}
-	if (ino > INO_DIR_SHM) {
+	if (ino > INO_DIR_SHMSTAT) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -485,7 +537,7 @@ static void list_dir_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 		const Dipc__ObjectList *ol = reply->object_list;
 		for (size_t i = 0; i < ol->n_objects; i++) {
 			const Dipc__ObjectEntry *e = ol->objects[i];
-			if (e->kind != kind)
+			if (e->kind != wire_kind(kind))
 				continue;
 			g_autofree char *name = obj_name(e->key, e->id);
 			dir_add(d, name, obj_ino(kind, e->id), S_IFREG);
@@ -512,6 +564,7 @@ static void dipc_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 		dir_add(d, "sem", INO_DIR_SEM, S_IFDIR);
 		dir_add(d, "msg", INO_DIR_MSG, S_IFDIR);
 		dir_add(d, "shm", INO_DIR_SHM, S_IFDIR);
+		dir_add(d, "shmstat", INO_DIR_SHMSTAT, S_IFDIR);
 		fi->fh = (uint64_t)(uintptr_t)d;
 		fuse_reply_open(req, fi);
 		return;
@@ -596,7 +649,14 @@ static void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 {
 	dipc_node *n = node_of(req);
 	ctl_fh *c = (ctl_fh *)(uintptr_t)fi->fh;
+	int kind;
+	int32_t id;
 
+	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM) {
+		shmglue_write(n, req, id, buf, size, off, fi->writepage,
+			      fi->fh == SHM_FH_DIRECT);
+		return;
+	}
 	if (ino != INO_CONTROL || !c) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -653,6 +713,14 @@ static void dipc_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			g_free(c);
 		return;
 	}
+	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM) {
+		if (fi->flags & O_TRUNC) {
+			fuse_reply_err(req, EPERM);   /* a segment's size is fixed */
+			return;
+		}
+		status_start(n, req, FOR_OPEN, kind, id, fi);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -676,9 +744,15 @@ static void dipc_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
 	text_fh *fh = (text_fh *)(uintptr_t)fi->fh;
+	int kind;
+	int32_t id;
 
 	if (ino == INO_CONTROL) {
 		ctl_read(req, (ctl_fh *)(uintptr_t)fi->fh, size);
+		return;
+	}
+	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM) {
+		shmglue_read(node_of(req), req, id, size, off, fi->fh == SHM_FH_DIRECT);
 		return;
 	}
 
@@ -696,6 +770,10 @@ static void dipc_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	if (ino == INO_CONTROL) {
 		ctl_release(node_of(req), (ctl_fh *)(uintptr_t)fi->fh);
 		fuse_reply_err(req, 0);
+		return;
+	}
+	if (((ino >> 40) & 0xff) == DIPC_KIND_SHM && (ino & INO_OBJ_FLAG)) {
+		fuse_reply_err(req, 0);   /* the handle is a flag, not memory */
 		return;
 	}
 	if (fh) {
@@ -723,6 +801,7 @@ void fuse_drain_interrupts(dipc_node *n)
 {
 	GList *l;
 
+	shmglue_drain_interrupts(n);
 	while ((l = g_queue_pop_head_link(&n->interrupted))) {
 		dipc_op *op = l->data;
 		g_list_free_1(l);
@@ -930,6 +1009,56 @@ static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
 	}
 }
 
+/* IPC_INFO / SHM_INFO: the cluster's limits; SHM_INFO counts this node's
+ * own segments (the kernel counts its namespace). */
+static void fill_shminfo(dipc_node *n, struct dipc_shminfo *si, int cmd)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	memset(si, 0, sizeof(*si));
+	si->shmmax = n->conf->shmmax;
+	si->shmmin = 1;
+	si->shmmni = n->conf->shmmni;
+	si->shmseg = n->conf->shmmni;
+	si->shmall = n->conf->shmall;
+	if (cmd != SHM_INFO)
+		return;
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->shm) {
+			si->used_ids++;
+			si->shm_tot += dipc_shmseg_npages(o->shm);
+		}
+	}
+}
+
+static void shm_ioctl_done(dipc_op *op)
+{
+	dipc_node *n = op->node;
+	fuse_req_t req = op->freq;
+	struct dipc_ioc_shmat *at = op->io_buf;
+
+	if (op->result < 0) {
+		fuse_reply_err(req, -op->result);
+	} else if (op->val == -1) {   /* shmat */
+		shmglue_attached(n, op->who.pid, op->id, op->sds.segsz,
+				 cluster_owner_of(n, op->id));
+		at->ds = op->sds;
+		fuse_reply_ioctl(req, 0, at, sizeof(*at));
+	} else if (op->cmd == 1001) {   /* shmdt */
+		if (op->destroyed)
+			shmglue_segment_gone(n, op->id);
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	} else {
+		struct dipc_ioc_shmctl *c = op->io_buf;
+		c->ds = op->sds;
+		fuse_reply_ioctl(req, op->result, c, MIN(op->out_size, sizeof(*c)));
+	}
+	op_free(op);
+}
+
 static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		       struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		       size_t in_bufsz, size_t out_bufsz)
@@ -973,6 +1102,54 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 	}
 
 	switch (cmd) {
+	case DIPC_IOC_SHMFAULT:
+		shmglue_fault(n, req, in_buf);
+		return;
+	case DIPC_IOC_SHMWAIT: {
+		dipc_ident who;
+		if (req_ident(n, req, &who) < 0) {
+			fuse_reply_err(req, ESRCH);
+			return;
+		}
+		shmglue_wait(n, req, who.pid, in_buf);
+		return;
+	}
+	case DIPC_IOC_SHMCTL: {
+		const struct dipc_ioc_shmctl *c = in_buf;
+		if (c->cmd == IPC_INFO || c->cmd == SHM_INFO) {
+			struct dipc_ioc_shmctl out = *c;
+			fill_shminfo(n, &out.info, c->cmd);
+			fuse_reply_ioctl(req, 0, &out, MIN(out_bufsz, sizeof(out)));
+			return;
+		}
+		op = op_new(n, OP_SHMCTL);
+		op->id = c->id;
+		op->cmd = c->cmd;
+		op->set_uid = c->ds.perm.uid;
+		op->set_gid = c->ds.perm.gid;
+		op->set_mode = c->ds.perm.mode;
+		op->io_buf = g_memdup2(c, sizeof(*c));
+		op->out_size = out_bufsz;
+		goto shm_dispatch;
+	}
+	case DIPC_IOC_SHMAT:
+	case DIPC_IOC_SHMDT: {
+		const struct dipc_ioc_shmat *a = in_buf;
+		op = op_new(n, OP_SHMCTL);
+		op->id = a->id;
+		op->flags = a->shmflg;
+		op->fork = a->fork != 0;
+		op->io_buf = g_memdup2(a, sizeof(*a));
+		op->out_size = out_bufsz;
+		if (cmd == DIPC_IOC_SHMAT) {
+			op->cmd = 1000;
+			op->val = -1;   /* marks the shmat answer */
+		} else {
+			op->cmd = 1001;
+			op->val = 1;
+		}
+		goto shm_dispatch;
+	}
 	case DIPC_IOC_GET: {
 		const struct dipc_ioc_get *g = in_buf;
 		op = op_new(n, OP_GET);
@@ -1129,6 +1306,23 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 		return;
 	}
 
+shm_dispatch:
+	if (op->type == OP_SHMCTL) {
+		if (req_ident(n, req, &op->who) < 0) {
+			op_free(op);
+			fuse_reply_err(req, ESRCH);
+			return;
+		}
+		if (op->cmd == 1001 && !shmglue_detach_local(n, op->who.pid, op->id)) {
+			op_free(op);
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		op->freq = req;
+		op->done = shm_ioctl_done;
+		route_op(op);
+		return;
+	}
 dispatch:
 	if (req_ident(n, req, &op->who) < 0) {
 		op_free(op);
@@ -1148,6 +1342,8 @@ dispatch:
 static void dipc_init(void *userdata, struct fuse_conn_info *conn)
 {
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* A page fault of a shm mapping must read exactly its page. */
+	conn->max_readahead = 0;
 	mount_time = time(NULL);
 }
 

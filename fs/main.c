@@ -152,6 +152,7 @@ void node_stop(dipc_node *n)
 	objects_drop_all(n);
 	cluster_stop(n);
 	procwatch_fini(n);
+	shmglue_fini(n);
 	uv_poll_stop(&n->fuse_poll);
 	fuse_session_unmount(n->se);
 	uv_stop(n->loop);
@@ -235,6 +236,7 @@ int main(int argc, char **argv)
 	n->loop = uv_default_loop();
 	objects_init(n);
 	procwatch_init(n);
+	shmglue_init(n);
 	if (cluster_start(n) < 0)
 		goto out;
 

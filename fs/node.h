@@ -13,6 +13,8 @@
  *   msgglue.c    message-queue operations at the owner; giving messages back
  *   opwire.c     dipc_op <-> wire envelopes
  *   procwatch.c  pidfd watches that announce process exits (SEM_UNDO)
+ *   shmglue.c    shared memory: each node's copy and page states, the
+ *                owner's page directory, helpers, invalidation thread
  *
  * Concurrency: everything runs on one libuv loop thread, FUSE requests
  * included (the session fd is polled by the loop).  No locks.
@@ -39,6 +41,7 @@
 #include "ipcperm.h"
 #include "msgq.h"
 #include "semset.h"
+#include "shmseg.h"
 
 typedef struct dipc_node dipc_node;
 typedef struct dipc_op dipc_op;
@@ -55,6 +58,7 @@ enum dipc_op_type {
 	OP_MSGRCV,
 	OP_MSGCTL,
 	OP_MSGREQUEUE, /* give an undelivered message back to its queue */
+	OP_SHMCTL,     /* shmctl, and attach/detach counting (shmglue.c) */
 };
 
 typedef void (*dipc_op_done_fn)(dipc_op *op);
@@ -100,6 +104,11 @@ struct dipc_op {
 	struct ctl_fh *ctl;          /* FUSE: the control handle of a staged op */
 	bool direct;                 /* FUSE: msgrcv answered straight into msgp */
 
+	/* OP_SHMCTL (cmd, set_*, flags = shmflg, val = detach count) */
+	bool fork;                   /* attach inherited by a fork child */
+	bool destroyed;              /* result: the segment went at last detach */
+	struct dipc_shmid_ds sds;
+
 	/* results */
 	int result;                  /* >= 0 or -errno */
 	struct dipc_semid_ds ds;
@@ -139,6 +148,7 @@ struct dipc_obj {
 	int32_t key, id;
 	dipc_semset *sem;
 	dipc_msgq *msg;
+	dipc_shmseg *shm;
 	dipc_node *node;
 };
 
@@ -148,6 +158,7 @@ struct dipc_peer {
 	bool alive;
 	dipc_conn *conn;     /* our outbound connection, NULL if none */
 	GQueue waiting;      /* ops waiting for conn to be ready */
+	GQueue calls;        /* other calls waiting for it (peer_call) */
 	dipc_node *node;
 };
 
@@ -186,6 +197,8 @@ struct dipc_node {
 	unsigned nparked;
 	GHashTable *parked_remote;   /* dipc_remote_key -> op, for Cancel */
 
+	struct shm_state *shm;       /* shmglue.c */
+
 	/* process watches (procwatch.c) */
 	GHashTable *procs;           /* pid -> proc watch */
 
@@ -211,6 +224,7 @@ void node_activity(dipc_node *n);
 extern const struct fuse_lowlevel_ops dipc_fuse_ops;
 int fuse_attach_loop(dipc_node *n);
 void fuse_drain_interrupts(dipc_node *n);
+fuse_ino_t fuse_obj_ino(int kind, int32_t id);
 
 /* ---- cluster.c ---- */
 int cluster_start(dipc_node *n);
@@ -224,6 +238,10 @@ void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op
 /* Forwarded op was interrupted: ask the owner to end it. */
 void peer_cancel(dipc_op *op);
 void peer_notify_exit(dipc_node *n, const char *owner, int32_t pid);
+/* A call that is not an op (cb NULL: a notification) to a named peer:
+ * 0 (cb runs once, later) or -errno (it will not run). */
+int peer_call(dipc_node *n, const char *name, Dipc__Envelope *env, unsigned timeout_ms,
+	      dipc_conn_reply_cb cb, void *ud);
 char *cluster_describe(dipc_node *n);
 const char *cluster_owner_of(dipc_node *n, int32_t id);
 void ident_to_pb(const dipc_ident *who, Dipc__Ident *pb);
@@ -237,6 +255,7 @@ dipc_obj *obj_find_key(dipc_node *n, int kind, int32_t key);
 void op_get(dipc_op *op);                  /* xxxget from a local caller */
 int obj_check_get(dipc_node *n, dipc_op *op); /* ObjGet at the owner */
 void obj_destroy(dipc_node *n, dipc_obj *o); /* after IPC_RMID */
+void obj_rekey(dipc_node *n, dipc_obj *o);   /* shm: key freed, object stays */
 void objects_node_down(dipc_node *n, const char *node_name);
 void objects_proc_exit(dipc_node *n, const char *node_name, int32_t pid);
 void exec_status(dipc_op *op);              /* OP_STATUS at the owner */
@@ -264,6 +283,31 @@ void exec_msg(dipc_op *op, dipc_obj *obj);
 dipc_msg_wake_fn msgglue_wake_fn(void);
 /* A received message could not be delivered: back to its queue's head. */
 void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m);
+
+/* ---- shmglue.c ---- */
+void shmglue_init(dipc_node *n);
+void shmglue_fini(dipc_node *n);
+dipc_shmseg *shmglue_create(dipc_node *n, int32_t key, int32_t id, uint64_t size, int mode,
+			    const dipc_ident *who);
+void shmglue_destroy(dipc_node *n, int32_t id);
+void shmglue_node_down(dipc_node *n, const char *name);
+char *shmglue_describe(dipc_node *n, dipc_shmseg *seg, int32_t id);
+void exec_shm(dipc_op *op, dipc_obj *o);
+void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
+void shmglue_conn_closed(dipc_node *n, dipc_conn *c);
+struct shm_local *shmglue_local(dipc_node *n, int32_t id, uint64_t size, const char *owner);
+void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
+		      const char *owner);
+bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id);
+void shmglue_segment_gone(dipc_node *n, int32_t id);
+void shmglue_read(dipc_node *n, fuse_req_t req, int32_t id, size_t size, off_t off,
+		  bool direct);
+void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, size_t size,
+		   off_t off, bool writepage, bool direct);
+void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault *in);
+void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
+		  const struct dipc_ioc_shmwait *in);
+void shmglue_drain_interrupts(dipc_node *n);
 
 /* ---- procwatch.c ---- */
 void procwatch_init(dipc_node *n);

@@ -43,6 +43,8 @@ static void obj_free(gpointer p)
 		dipc_semset_free(o->sem);
 	if (o->msg)
 		dipc_msgq_free(o->msg);
+	if (o->shm)
+		dipc_shmseg_free(o->shm);
 	g_free(o);
 }
 
@@ -68,6 +70,8 @@ void objects_drop_all(dipc_node *n)
 			dipc_semset_rmid(o->sem, &root);
 		if (o->msg)
 			dipc_msgq_rmid(o->msg, &root);
+		if (o->shm)
+			shmglue_destroy(n, o->id);
 	}
 	/* The tables stay (empty): late callbacks may still look things up. */
 	g_hash_table_remove_all(n->owned_keys);
@@ -99,6 +103,12 @@ static dipc_obj *obj_create(dipc_node *n, dipc_op *op, int32_t id)
 		o->sem = dipc_semset_new(op->key, id, (unsigned)op->size, op->flags & 0777,
 					 &op->who, &n->sem_lim, semglue_wake_fn(), n);
 		n->sems_used += op->size;
+	} else if (op->kind == DIPC_KIND_SHM) {
+		o->shm = shmglue_create(n, op->key, id, op->size, op->flags & 0777, &op->who);
+		if (!o->shm) {
+			g_free(o);
+			return NULL;
+		}
 	} else {
 		o->msg = dipc_msgq_new(op->key, id, op->flags & 0777, &op->who, &n->msg_lim,
 				       msgglue_wake_fn(), n);
@@ -133,6 +143,21 @@ void obj_destroy(dipc_node *n, dipc_obj *o)
 	g_hash_table_remove(n->owned, GINT_TO_POINTER(o->id)); /* obj_free */
 }
 
+/* shm IPC_RMID while attached: the object lives on under its id only. */
+void obj_rekey(dipc_node *n, dipc_obj *o)
+{
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__Removed rm = DIPC__REMOVED__INIT;
+
+	o->slot = key_slot(o->kind, IPC_PRIVATE);
+	rm.id = o->id;
+	rm.unkey = true;
+	env.body_case = DIPC__ENVELOPE__BODY_REMOVED;
+	env.removed = &rm;
+	if (referee_call(n, &env, removed_cb, NULL) < 0)
+		g_message("cannot tell the referee that the key of object %d is free", o->id);
+}
+
 void objects_node_down(dipc_node *n, const char *node_name)
 {
 	GHashTableIter it;
@@ -144,6 +169,21 @@ void objects_node_down(dipc_node *n, const char *node_name)
 		if (o->sem)
 			dipc_semset_node_down(o->sem, node_name);
 	}
+	/* shm: shmglue_node_down (called by the cluster) drops its attaches and
+	 * pages; a removed segment nobody holds any more goes now. */
+	GSList *gone = NULL;
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->shm && dipc_shmseg_gone(o->shm))
+			gone = g_slist_prepend(gone, o);
+	}
+	for (GSList *l = gone; l; l = l->next) {
+		dipc_obj *o = l->data;
+		shmglue_destroy(n, o->id);
+		obj_destroy(n, o);
+	}
+	g_slist_free(gone);
 }
 
 void objects_proc_exit(dipc_node *n, const char *node_name, int32_t pid)
@@ -171,6 +211,8 @@ int obj_check_get(dipc_node *n, dipc_op *op)
 		return -EEXIST;
 	if (o->msg)
 		r = dipc_msgq_check_get(o->msg, &op->who, op->flags);
+	else if (o->shm)
+		r = dipc_shmseg_check_get(o->shm, &op->who, op->flags, op->size);
 	else
 		r = dipc_semset_check_get(o->sem, &op->who, op->flags, (unsigned)op->size);
 	return r < 0 ? r : o->id;
@@ -185,10 +227,16 @@ void exec_status(dipc_op *op)
 		op_complete(op, -ENOENT);
 		return;
 	}
-	const dipc_ipc_perm *p = o->sem ? dipc_semset_perm(o->sem) : dipc_msgq_perm(o->msg);
+	const dipc_ipc_perm *p = o->sem ? dipc_semset_perm(o->sem)
+				   : o->msg ? dipc_msgq_perm(o->msg) : dipc_shmseg_perm(o->shm);
 	g_free(op->text);
-	op->text = o->sem ? dipc_semset_describe(o->sem, n->name)
-			  : dipc_msgq_describe(o->msg, n->name);
+	if (o->sem)
+		op->text = dipc_semset_describe(o->sem, n->name);
+	else if (o->msg)
+		op->text = dipc_msgq_describe(o->msg, n->name);
+	else
+		op->text = shmglue_describe(n, o->shm, o->id);
+	op->size = o->shm ? dipc_shmseg_size(o->shm) : 0;
 	op->st_uid = p->uid;
 	op->st_gid = p->gid;
 	op->st_mode = p->mode & 0777;
@@ -214,8 +262,10 @@ static void commit_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 			dipc_ident root = { .uid = 0, .caps = DIPC_CAPS_ALL };
 			if (o->sem)
 				dipc_semset_rmid(o->sem, &root);
-			else
+			else if (o->msg)
 				dipc_msgq_rmid(o->msg, &root);
+			else
+				shmglue_destroy(op->node, o->id);
 			obj_destroy(op->node, o);
 		}
 		op_complete(op, -ENOSPC);
@@ -255,7 +305,21 @@ static void create_here(dipc_op *op, int32_t id)
 		r = -ENOSPC;
 		goto fail;
 	}
-	obj_create(n, op, id);
+	if (op->kind == DIPC_KIND_SHM) {
+		/* newseg(): size < SHMMIN or > shmmax: EINVAL; too many pages: ENOSPC */
+		if (op->size < 1 || op->size > n->conf->shmmax) {
+			r = -EINVAL;
+			goto fail;
+		}
+		if ((op->size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE > n->conf->shmall) {
+			r = -ENOSPC;
+			goto fail;
+		}
+	}
+	if (!obj_create(n, op, id)) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	op->id = id;
 
 	cm.kind = op->kind;
@@ -358,11 +422,7 @@ void op_get(dipc_op *op)
 	dipc_node *n = op->node;
 	dipc_obj *o;
 
-	if (op->kind == DIPC_KIND_SHM) {
-		op_complete(op, -ENOSYS);   /* not yet: see docs/dsm-plan.md */
-		return;
-	}
-	if (op->kind != DIPC_KIND_SEM && op->kind != DIPC_KIND_MSG) {
+	if (op->kind != DIPC_KIND_SEM && op->kind != DIPC_KIND_MSG && op->kind != DIPC_KIND_SHM) {
 		op_complete(op, -EINVAL);
 		return;
 	}

@@ -33,7 +33,10 @@ struct opwire_msg {
 		Dipc__MsgRequeue msg_requeue;
 		Dipc__MsgCtl msg_ctl;
 		Dipc__MsgCtlReply msg_ctl_reply;
+		Dipc__ShmCtl shm_ctl;
+		Dipc__ShmCtlReply shm_ctl_reply;
 	};
+	Dipc__ShmidDs sds;
 	Dipc__SemidDs ds;
 	Dipc__MsqidDs mds;
 	uint32_t *u32a;
@@ -106,6 +109,21 @@ opwire_msg *opwire_request(const dipc_op *op)
 	opwire_msg *m = msg_new(&op->who);
 
 	switch (op->type) {
+	case OP_SHMCTL: {
+		Dipc__ShmCtl c = DIPC__SHM_CTL__INIT;
+		m->shm_ctl = c;
+		m->shm_ctl.id = op->id;
+		m->shm_ctl.cmd = op->cmd;
+		m->shm_ctl.set_uid = op->set_uid;
+		m->shm_ctl.set_gid = op->set_gid;
+		m->shm_ctl.set_mode = op->set_mode;
+		m->shm_ctl.flags = op->flags;
+		m->shm_ctl.count = op->val;
+		m->shm_ctl.fork = op->fork;
+		m->env.body_case = DIPC__ENVELOPE__BODY_SHM_CTL;
+		m->env.shm_ctl = &m->shm_ctl;
+		break;
+	}
 	case OP_GET: {
 		Dipc__ObjGet g = DIPC__OBJ_GET__INIT;
 		m->obj_get = g;
@@ -224,6 +242,19 @@ int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op)
 {
 	ident_from_pb(env->caller, &op->who);
 	switch (env->body_case) {
+	case DIPC__ENVELOPE__BODY_SHM_CTL: {
+		const Dipc__ShmCtl *c = env->shm_ctl;
+		op->type = OP_SHMCTL;
+		op->id = c->id;
+		op->cmd = c->cmd;
+		op->set_uid = c->set_uid;
+		op->set_gid = c->set_gid;
+		op->set_mode = c->set_mode;
+		op->flags = c->flags;
+		op->val = c->count;
+		op->fork = c->fork;
+		return 0;
+	}
 	case DIPC__ENVELOPE__BODY_OBJ_GET:
 		op->type = OP_GET;
 		op->id = env->obj_get->id;
@@ -354,6 +385,33 @@ opwire_msg *opwire_reply(const dipc_op *op)
 		return m;
 	}
 	switch (op->type) {
+	case OP_SHMCTL: {
+		Dipc__ShmCtlReply r = DIPC__SHM_CTL_REPLY__INIT;
+		Dipc__ShmidDs d = DIPC__SHMID_DS__INIT;
+		const struct dipc_shmid_ds *x = &op->sds;
+		m->shm_ctl_reply = r;
+		m->sds = d;
+		m->sds.key = x->perm.key;
+		m->sds.uid = x->perm.uid;
+		m->sds.gid = x->perm.gid;
+		m->sds.cuid = x->perm.cuid;
+		m->sds.cgid = x->perm.cgid;
+		m->sds.mode = x->perm.mode;
+		m->sds.seq = x->perm.seq;
+		m->sds.segsz = x->segsz;
+		m->sds.atime = x->atime;
+		m->sds.dtime = x->dtime;
+		m->sds.ctime = x->ctime;
+		m->sds.cpid = x->cpid;
+		m->sds.lpid = x->lpid;
+		m->sds.nattch = x->nattch;
+		m->shm_ctl_reply.result = op->result;
+		m->shm_ctl_reply.ds = &m->sds;
+		m->shm_ctl_reply.destroyed = op->destroyed;
+		m->env.body_case = DIPC__ENVELOPE__BODY_SHM_CTL_REPLY;
+		m->env.shm_ctl_reply = &m->shm_ctl_reply;
+		break;
+	}
 	case OP_GET: {
 		Dipc__ObjGetReply r = DIPC__OBJ_GET_REPLY__INIT;
 		m->obj_get_reply = r;
@@ -429,6 +487,7 @@ opwire_msg *opwire_reply(const dipc_op *op)
 		m->status_text_reply.uid = op->st_uid;
 		m->status_text_reply.gid = op->st_gid;
 		m->status_text_reply.mode = op->st_mode;
+		m->status_text_reply.size = op->size;
 		m->env.body_case = DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY;
 		m->env.status_text_reply = &m->status_text_reply;
 		break;
@@ -502,6 +561,30 @@ int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
 		}
 		return r->msg_ctl_reply->result;
 	}
+	case OP_SHMCTL: {
+		if (r->body_case != DIPC__ENVELOPE__BODY_SHM_CTL_REPLY)
+			return -EPROTO;
+		const Dipc__ShmidDs *d = r->shm_ctl_reply->ds;
+		memset(&op->sds, 0, sizeof(op->sds));
+		if (d) {
+			op->sds.perm.key = d->key;
+			op->sds.perm.uid = d->uid;
+			op->sds.perm.gid = d->gid;
+			op->sds.perm.cuid = d->cuid;
+			op->sds.perm.cgid = d->cgid;
+			op->sds.perm.mode = d->mode;
+			op->sds.perm.seq = d->seq;
+			op->sds.segsz = d->segsz;
+			op->sds.atime = d->atime;
+			op->sds.dtime = d->dtime;
+			op->sds.ctime = d->ctime;
+			op->sds.cpid = d->cpid;
+			op->sds.lpid = d->lpid;
+			op->sds.nattch = d->nattch;
+		}
+		op->destroyed = r->shm_ctl_reply->destroyed;
+		return r->shm_ctl_reply->result;
+	}
 	case OP_STATUS: {
 		if (r->body_case != DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY)
 			return -EPROTO;
@@ -511,6 +594,7 @@ int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
 		op->st_uid = s->uid;
 		op->st_gid = s->gid;
 		op->st_mode = s->mode;
+		op->size = s->size;
 		return 0;
 	}
 	}

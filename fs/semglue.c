@@ -161,6 +161,7 @@ void parked_conn_closed(dipc_node *n, dipc_conn *c)
 	gpointer k, v;
 	GSList *ops = NULL;
 
+	shmglue_conn_closed(n, c);
 	g_hash_table_iter_init(&it, n->parked_remote);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		if (((dipc_remote_key *)k)->conn == c)
@@ -249,6 +250,13 @@ void exec_local(dipc_op *op)
 	}
 
 	obj = obj_find(n, op->id);
+	if (op->type == OP_SHMCTL) {
+		if (!obj || obj->kind != DIPC_KIND_SHM)
+			op_complete(op, -EINVAL);
+		else
+			exec_shm(op, obj);
+		return;
+	}
 	if (obj && obj->kind == DIPC_KIND_MSG &&
 	    (op->type == OP_MSGSND || op->type == OP_MSGRCV || op->type == OP_MSGCTL ||
 	     op->type == OP_MSGREQUEUE)) {
@@ -318,6 +326,12 @@ void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 		return;
 	case DIPC__ENVELOPE__BODY_CANCEL:
 		parked_cancel_remote(n, c, env->cancel->target);
+		return;
+	case DIPC__ENVELOPE__BODY_SHM_ACQUIRE:
+	case DIPC__ENVELOPE__BODY_SHM_DONE:
+	case DIPC__ENVELOPE__BODY_SHM_REVOKE:
+	case DIPC__ENVELOPE__BODY_SHM_FETCH:
+		shmglue_serve(n, c, env);
 		return;
 	default:
 		break;

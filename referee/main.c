@@ -422,7 +422,9 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 		do_resolve(rf, c, n, env);
 		break;
 	case DIPC__ENVELOPE__BODY_REMOVED:
-		r = dipc_registry_removed(rf->reg, n->name, env->removed->id);
+		r = env->removed->unkey
+			    ? dipc_registry_unkey(rf->reg, n->name, env->removed->id)
+			    : dipc_registry_removed(rf->reg, n->name, env->removed->id);
 		ref_debug("%s: removed 0x%x -> %s", n->name, (unsigned)env->removed->id,
 			r ? g_strerror(-r) : "ok");
 		dipc_conn_reply_err(c, env->req_id, -r);
@@ -626,7 +628,7 @@ int main(int argc, char **argv)
 
 	lim = (dipc_reg_limits){
 		.max_objects = rf.conf->semmni,
-		.max_objects_of = { [DIPC_KIND_MSG] = rf.conf->msgmni },
+		.max_objects_of = { [DIPC_KIND_MSG] = rf.conf->msgmni, [DIPC_KIND_SHM] = rf.conf->shmmni },
 		.reserve_timeout_ms = rf.conf->reserve_timeout_ms,
 		.max_queue_per_key = MAX_QUEUE_PER_KEY,
 		.max_waiting_per_node = rf.conf->max_parked,

@@ -542,6 +542,22 @@ int dipc_registry_removed(dipc_registry *r, const char *node, int32_t id)
 	return 0;
 }
 
+int dipc_registry_unkey(dipc_registry *r, const char *node, int32_t id)
+{
+	reg_obj *o = g_hash_table_lookup(r->by_id, GINT_TO_POINTER(id));
+
+	if (!o)
+		return -EINVAL;
+	if (!node || strcmp(o->pub.owner, node) != 0)
+		return -EPERM;
+	if (o->pub.key != 0) {
+		g_hash_table_remove(r->by_key, &o->kk);
+		o->pub.key = 0;
+		o->kk = kk_of(o->pub.kind, 0);
+	}
+	return 0;
+}
+
 static gint obj_cmp(gconstpointer a, gconstpointer b)
 {
 	const dipc_reg_object *x = *(const dipc_reg_object *const *)a;

@@ -85,6 +85,9 @@ int dipc_registry_abort(dipc_registry *r, const char *node, int32_t kind, int32_
 const dipc_reg_object *dipc_registry_resolve(const dipc_registry *r, int32_t id);
 /* -EINVAL unknown id, -EPERM not the owner. */
 int dipc_registry_removed(dipc_registry *r, const char *node, int32_t id);
+/* The object stays but its key is free again (shm IPC_RMID while attached:
+ * it lives on as a private object until its last detach).  Owner only. */
+int dipc_registry_unkey(dipc_registry *r, const char *node, int32_t id);
 /* The objects of kind (0: all), sorted by kind then id; the array holds
  * borrowed pointers, valid until the next change. */
 GPtrArray *dipc_registry_list(const dipc_registry *r, int32_t kind);

@@ -80,6 +80,7 @@ bool dipc_debug_on;
 const char *const dipc_interposed_names[] = {
 	"semget", "semop", "semtimedop", "semctl",
 	"msgget", "msgsnd", "msgrcv", "msgctl",
+	"shmget", "shmat", "shmdt", "shmctl",
 	"sigaction", "__sigaction", "signal", "bsd_signal", "ssignal", "sysv_signal",
 	"__sysv_signal", "sigset", "siginterrupt",
 	NULL,
@@ -133,6 +134,10 @@ static void init_once_fn(void)
 	dipc_real.msgsnd = (int (*)(int, const void *, size_t, int))real_symbol("msgsnd");
 	dipc_real.msgrcv = (ssize_t(*)(int, void *, size_t, long, int))real_symbol("msgrcv");
 	dipc_real.msgctl = (int (*)(int, int, struct msqid_ds *))real_symbol("msgctl");
+	dipc_real.shmget = (int (*)(key_t, size_t, int))real_symbol("shmget");
+	dipc_real.shmat = (void *(*)(int, const void *, int))real_symbol("shmat");
+	dipc_real.shmdt = (int (*)(const void *))real_symbol("shmdt");
+	dipc_real.shmctl = (int (*)(int, int, struct shmid_ds *))real_symbol("shmctl");
 	dipc_real.sigaction = (int (*)(int, const struct sigaction *,
 				       struct sigaction *))real_symbol("sigaction");
 	dipc_real.dlopen = (void *(*)(const char *, int))real_symbol("dlopen");

@@ -30,6 +30,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <time.h>
 
 #include "dipc_abi.h"
@@ -51,6 +52,10 @@ struct dipc_real {
 	int (*msgsnd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
 	ssize_t (*msgrcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
 	int (*msgctl)(int msqid, int cmd, struct msqid_ds *buf);
+	int (*shmget)(key_t key, size_t size, int shmflg);
+	void *(*shmat)(int shmid, const void *shmaddr, int shmflg);
+	int (*shmdt)(const void *shmaddr);
+	int (*shmctl)(int shmid, int cmd, struct shmid_ds *buf);
 	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *oldact);
 	void *(*dlopen)(const char *file, int flags);
 };
@@ -66,6 +71,14 @@ extern const char *const dipc_interposed_names[];
 /* Resolve the table and read the environment, once per process image.
  * Cheap after the first call (pthread_once); safe from any thread. */
 void dipc_init(void);
+
+/* ---- SIGSEGV (signals.c, for shm.c) -------------------------------------- */
+
+/* From now on the kernel's SIGSEGV action is handler; the program's own
+ * action is kept (and reported to sigaction) by signals.c. */
+void dipc_signals_take_segv(void (*handler)(int, siginfo_t *, void *));
+/* Run the program's SIGSEGV action for a fault that is not the shim's. */
+void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc);
 
 /* ---- logging ------------------------------------------------------------ */
 

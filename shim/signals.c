@@ -146,6 +146,94 @@ static void program_view(struct sigaction *k, plain_fn plain, info_fn info, bool
 	}
 }
 
+/* ---- SIGSEGV, once shm.c owns it ------------------------------------------
+ *
+ * From the first distributed shmat on, the kernel's SIGSEGV action is the
+ * shim's handler (shm.c).  The program's own action lives here: sigaction
+ * stores and reports it without touching the kernel, and the shim's handler
+ * runs it (dipc_signals_chain_segv) for every fault that is not a trapped
+ * store into a segment.  Two slots and an index, so that the handler reads
+ * a whole action even while the program installs another. */
+static _Atomic bool segv_owned;
+static struct sigaction app_segv[2];
+static _Atomic int app_segv_cur;
+
+static void segv_store(const struct sigaction *act)
+{
+	int next = 1 - atomic_load_explicit(&app_segv_cur, memory_order_relaxed);
+	app_segv[next] = *act;
+	atomic_store_explicit(&app_segv_cur, next, memory_order_release);
+}
+
+
+void dipc_signals_take_segv(void (*handler)(int, siginfo_t *, void *))
+{
+	sigset_t mask;
+	struct sigaction mine, kold;
+
+	if (atomic_load(&segv_owned) || !dipc_real.sigaction)
+		return;
+	memset(&mine, 0, sizeof(mine));
+	mine.sa_sigaction = handler;
+	mine.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&mine.sa_mask);
+	table_lock_take(&mask);
+	if (!atomic_load(&segv_owned) && dipc_real.sigaction(SIGSEGV, &mine, &kold) == 0) {
+		program_view(&kold, atomic_load(&app_plain[SIGSEGV]), atomic_load(&app_info[SIGSEGV]),
+			     plain_installed[SIGSEGV]);
+		segv_store(&kold);
+		atomic_store(&segv_owned, true);
+	}
+	table_lock_drop(&mask);
+}
+
+void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc)
+{
+	struct sigaction *a = &app_segv[atomic_load_explicit(&app_segv_cur, memory_order_acquire)];
+	void (*h)(int) = a->sa_handler;
+
+	if (h == SIG_DFL || h == SIG_IGN || h == SIG_HOLD || h == SIG_ERR) {
+		/* The kernel's default: the access is retried and kills. */
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		dipc_real.sigaction(sig, &dfl, NULL);
+		return;
+	}
+	atomic_fetch_add_explicit(&dipc_handler_runs, 1, memory_order_relaxed);
+	int flags = a->sa_flags;
+	if (flags & SA_SIGINFO)
+		a->sa_sigaction(sig, info, uc);
+	else
+		h(sig);
+	if (flags & SA_RESETHAND) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		segv_store(&dfl);
+	}
+}
+
+/* sigaction(SIGSEGV) while shm.c owns it: the program's action is ours to
+ * keep and report. */
+static int segv_sigaction(const struct sigaction *act, struct sigaction *oldact)
+{
+	sigset_t mask;
+	struct sigaction old, copy;
+
+	if (act)
+		copy = *act;   /* fault on a bad pointer here, as libc would */
+	table_lock_take(&mask);
+	old = app_segv[atomic_load(&app_segv_cur)];
+	if (act)
+		segv_store(&copy);
+	table_lock_drop(&mask);
+	if (oldact)
+		*oldact = old;
+	return 0;
+}
+
 /* sigaction() with the trampoline: 0 or -1 with errno, as sigaction. */
 static int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
 {
@@ -155,6 +243,8 @@ static int shim_sigaction(int sig, const struct sigaction *act, struct sigaction
 		return dipc_ret(-ENOSYS, saved);
 	if (sig < 1 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
 		return dipc_real.sigaction(sig, act, oldact);
+	if (sig == SIGSEGV && atomic_load(&segv_owned))
+		return dipc_ret(segv_sigaction(act, oldact), saved);
 
 	/* Read the program's structure before taking the lock: a bad pointer
 	 * faults here, as in libc, and not with the lock held. */

@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file shm.c
+ *
+ * shmget / shmat / shmdt / shmctl for distributed segments, and the two
+ * pieces of the coherence protocol that must live in the program's process
+ * (common/dipc_abi.h, "shared memory"; docs/design.md):
+ *
+ *   - the SIGSEGV handler.  A segment is mapped PROT_READ; the first store
+ *     to a page faults (SEGV_ACCERR) and the handler asks the daemon for the
+ *     page (DIPC_IOC_SHMFAULT), then mprotects what it was given.  Any other
+ *     fault runs the program's own SIGSEGV action (signals.c keeps it).
+ *   - the helper thread.  It waits in DIPC_IOC_SHMWAIT with every signal
+ *     blocked, applies the daemon's commands (mprotect a run PROT_READ or
+ *     PROT_NONE) and acknowledges them with its next wait.  When the process
+ *     exits or execs, its wait is interrupted: the daemon detaches it.
+ *
+ * The handler and the helper serialise per attach on a spin lock taken with
+ * every signal blocked; `rev_seen` is the last take-back the helper applied:
+ * a grant older than that is not applied (the access faults again).
+ *
+ * Syscalls that write into (or read from) a segment page (read, recv, ...)
+ * would fail with EFAULT instead of faulting: their wrappers touch the pages
+ * first, and retry once more if a take-back slipped in between.
+ */
+/* pread and pread64 (pwrite, pwrite64) are both interposed: no LFS
+ * redirection of one name to the other here (off_t is 64-bit anyway). */
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define PAGE DIPC_SHM_PAGE
+#define MAX_ATT 1024
+#define PROT_ST_NONE 0
+#define PROT_ST_READ 1
+#define PROT_ST_RW 2
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+
+struct att {
+	uintptr_t start;
+	size_t len, npages;
+	int id;
+	int shmflg;
+	bool rdonly;
+	_Atomic bool whole;       /* per-page mprotect ran out of mappings */
+	uint8_t *prot;            /* per page, PROT_ST_* */
+	atomic_flag lock;
+	uint32_t rev_seen;
+};
+
+static _Atomic(struct att *) atts[MAX_ATT];
+static _Atomic int natts;
+static pthread_mutex_t att_mutex = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic bool helper_running;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* ---- the attach table ---------------------------------------------------- */
+
+static struct att *att_find(uintptr_t a)
+{
+	if (atomic_load_explicit(&natts, memory_order_acquire) == 0)
+		return NULL;
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *t = atomic_load_explicit(&atts[i], memory_order_acquire);
+		if (t && a >= t->start && a < t->start + t->len)
+			return t;
+	}
+	return NULL;
+}
+
+static bool att_add(struct att *t)
+{
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *expected = NULL;
+		if (atomic_compare_exchange_strong(&atts[i], &expected, t)) {
+			atomic_fetch_add(&natts, 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void att_remove(struct att *t)
+{
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *expected = t;
+		if (atomic_compare_exchange_strong(&atts[i], &expected, NULL)) {
+			atomic_fetch_sub(&natts, 1);
+			return;
+		}
+	}
+}
+
+static void att_lock(struct att *t, sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+	while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void att_unlock(struct att *t, const sigset_t *old)
+{
+	atomic_flag_clear_explicit(&t->lock, memory_order_release);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* mprotect a run of t's pages (clipped) and record it; false on ENOMEM. */
+static bool att_protect(struct att *t, uint64_t first, uint64_t count, int st)
+{
+	if (first >= t->npages)
+		return true;
+	if (count > t->npages - first)
+		count = t->npages - first;
+	int prot = st == PROT_ST_RW ? PROT_READ | PROT_WRITE : st == PROT_ST_READ ? PROT_READ : PROT_NONE;
+	if (mprotect((void *)(t->start + first * PAGE), count * PAGE, prot) < 0)
+		return false;
+	memset(t->prot + first, st, count);
+	return true;
+}
+
+/* ---- the SIGSEGV handler -------------------------------------------------- */
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	struct att *t = att_find(a);
+
+	if (!t || t->rdonly || si->si_code != SEGV_ACCERR) {
+		errno = saved;
+		dipc_signals_chain_segv(sig, si, uc);
+		return;
+	}
+	uint64_t page = (a - t->start) / PAGE;
+	sigset_t old;
+	att_lock(t, &old);
+	int st = t->prot[page];
+	att_unlock(t, &old);
+	if (st == PROT_ST_RW) {
+		errno = saved;   /* changed meanwhile: try again */
+		return;
+	}
+
+	struct dipc_ioc_shmfault f;
+	memset(&f, 0, sizeof(f));
+	dipc_hdr_init(&f.hdr);
+	f.id = t->id;
+	f.write = st == PROT_ST_READ;
+	f.page = page;
+	f.whole = atomic_load(&t->whole);
+	int fd = dipc_control_for_id();
+	int r;
+	do {
+		r = fd < 0 ? fd : dipc_ioctl(fd, DIPC_IOC_SHMFAULT, &f);
+	} while (r == -EINTR);
+	if (r < 0) {
+		/* The segment is gone (its owner died): as a mapping whose file
+		 * went away, SIGBUS. */
+		dipc_log_always("segment %d unavailable at %p: %s", t->id, si->si_addr,
+				strerror(-r));
+		signal(SIGBUS, SIG_DFL);
+		raise(SIGBUS);
+		errno = saved;
+		return;
+	}
+	att_lock(t, &old);
+	if (t->rev_seen <= f.rev) {
+		if (f.write) {
+			if (!att_protect(t, f.first, f.count, PROT_ST_RW))
+				atomic_store(&t->whole, true);
+		} else {
+			/* raise only what is PROT_NONE; a page held for writing
+			 * stays writable */
+			for (uint64_t p = f.first; p < f.first + f.count && p < t->npages; p++) {
+				if (t->prot[p] != PROT_ST_NONE)
+					continue;
+				uint64_t e = p;
+				while (e < f.first + f.count && e < t->npages && t->prot[e] == PROT_ST_NONE)
+					e++;
+				att_protect(t, p, e - p, PROT_ST_READ);
+				p = e;
+			}
+		}
+	}
+	att_unlock(t, &old);
+	errno = saved;
+}
+
+/* ---- the helper thread ---------------------------------------------------- */
+
+static void apply_cmd(const struct dipc_shm_cmd *c)
+{
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *t = atomic_load(&atts[i]);
+		if (!t || t->id != c->id)
+			continue;
+		sigset_t old;
+		att_lock(t, &old);
+		if (c->rev > t->rev_seen)
+			t->rev_seen = c->rev;
+		att_protect(t, c->first, c->count,
+			    c->prot == DIPC_SHM_PROT_NONE ? PROT_ST_NONE : PROT_ST_READ);
+		att_unlock(t, &old);
+	}
+}
+
+static void *helper_main(void *arg)
+{
+	(void)arg;
+	struct dipc_ioc_shmwait w;
+	uint64_t ack = 0;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	for (;;) {
+		int fd = dipc_control_for_id();
+		if (fd < 0)
+			break;
+		memset(&w, 0, sizeof(w));
+		dipc_hdr_init(&w.hdr);
+		w.ack = ack;
+		int r = dipc_ioctl(fd, DIPC_IOC_SHMWAIT, &w);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			if (r == -EBUSY || r == -ENOTCONN || r == -ECONNABORTED || r == -ENOTTY)
+				break;
+			usleep(10000);
+			continue;
+		}
+		for (uint32_t i = 0; i < w.ncmds && i < DIPC_SHMWAIT_MAX; i++) {
+			apply_cmd(&w.cmds[i]);
+			ack = w.cmds[i].seq;
+		}
+	}
+	atomic_store(&helper_running, false);
+	return NULL;
+}
+
+static void helper_start(void)
+{
+	bool expected = false;
+	if (!atomic_compare_exchange_strong(&helper_running, &expected, true))
+		return;
+	pthread_t th;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	if (pthread_create(&th, &a, helper_main, NULL) != 0) {
+		atomic_store(&helper_running, false);
+		dipc_log_always("cannot start the shared-memory helper thread");
+	}
+	pthread_attr_destroy(&a);
+}
+
+/* fork: the child has the parent's mappings (and so its attaches) but no
+ * helper; its pages may be writable without its node knowing. */
+static void atfork_child(void)
+{
+	atomic_store(&helper_running, false);
+	if (atomic_load(&natts) == 0)
+		return;
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *t = atomic_load(&atts[i]);
+		if (!t)
+			continue;
+		atomic_flag_clear(&t->lock);
+		if (!t->rdonly) {
+			mprotect((void *)t->start, t->len, PROT_READ);
+			memset(t->prot, PROT_ST_READ, t->npages);
+		}
+		int fd = dipc_control_for_id();
+		struct dipc_ioc_shmat at;
+		memset(&at, 0, sizeof(at));
+		dipc_hdr_init(&at.hdr);
+		at.id = t->id;
+		at.shmflg = t->shmflg;
+		at.fork = 1;
+		if (fd >= 0)
+			dipc_ioctl(fd, DIPC_IOC_SHMAT, &at);
+	}
+	helper_start();
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* ---- shmget / shmat / shmdt / shmctl ------------------------------------- */
+
+DIPC_EXPORT int shmget(key_t key, size_t size, int shmflg)
+{
+	int saved = errno;
+	dipc_init();
+
+	if (!dipc_key_distributed(key, shmflg))
+		goto kernel;
+	int r = dipc_get(DIPC_KIND_SHM, key, shmflg, (uint64_t)size);
+	if (r == DIPC_CTL_LOCAL)
+		goto kernel;
+	dipc_log("shmget(key=0x%x, size=%zu, flg=0%o): dipc -> %d%s%s", (unsigned)key, size,
+		 (unsigned)shmflg, DIPC_LOG_RESULT(r));
+	return dipc_ret(r, saved);
+kernel:
+	/* IPC_DIPC is SHM_NORESERVE to the kernel: never pass it on. */
+	return dipc_real.shmget ? dipc_real.shmget(key, size, shmflg & ~IPC_DIPC)
+				: dipc_ret(-ENOSYS, saved);
+}
+
+static void shmdt_ioctl(int id)
+{
+	int fd = dipc_control_for_id();
+	struct dipc_ioc_shmat at;
+	memset(&at, 0, sizeof(at));
+	dipc_hdr_init(&at.hdr);
+	at.id = id;
+	if (fd >= 0)
+		dipc_ioctl(fd, DIPC_IOC_SHMDT, &at);
+}
+
+static void att_drop(struct att *t)
+{
+	att_remove(t);
+	munmap((void *)t->start, t->len);
+	shmdt_ioctl(t->id);
+	free(t->prot);
+	free(t);
+}
+
+static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
+{
+	uintptr_t addr = (uintptr_t)shmaddr;
+	int fd = dipc_control_for_id();
+
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	/* do_shmat's order: the address first. */
+	if (addr) {
+		if (addr & (PAGE - 1)) {
+			if (shmflg & SHM_RND) {
+				addr &= ~(uintptr_t)(PAGE - 1);
+				if (!addr && (shmflg & SHM_REMAP)) {
+					*err = -EINVAL;
+					return NULL;
+				}
+			} else {
+				*err = -EINVAL;
+				return NULL;
+			}
+		}
+	} else if (shmflg & SHM_REMAP) {
+		*err = -EINVAL;
+		return NULL;
+	}
+
+	struct dipc_ioc_shmat at;
+	memset(&at, 0, sizeof(at));
+	dipc_hdr_init(&at.hdr);
+	at.id = id;
+	at.shmflg = shmflg;
+	int r = dipc_ioctl(fd, DIPC_IOC_SHMAT, &at);
+	if (r < 0) {
+		*err = r;
+		return NULL;
+	}
+	size_t len = (at.ds.segsz + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	bool rdonly = (shmflg & SHM_RDONLY) != 0;
+
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/shm/" DIPC_SHM_IDNAME "%d", dipc_mount_path(), id);
+	int ffd = open(path, (rdonly ? O_RDONLY : O_RDWR | O_NONBLOCK) | O_CLOEXEC);
+	if (ffd < 0) {
+		*err = -errno;
+		shmdt_ioctl(id);
+		return NULL;
+	}
+	int mflags = MAP_SHARED;
+	if (addr)
+		mflags |= (shmflg & SHM_REMAP) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	void *p = mmap((void *)addr, len, PROT_READ, mflags, ffd, 0);
+	int e = errno;
+	close(ffd);
+	if (p == MAP_FAILED || (addr && (uintptr_t)p != addr)) {
+		if (p != MAP_FAILED)
+			munmap(p, len);
+		*err = (p == MAP_FAILED && e != EEXIST) ? -e : -EINVAL;
+		shmdt_ioctl(id);
+		return NULL;
+	}
+
+	/* SHM_REMAP replaced whole attaches: they are gone. */
+	if (shmflg & SHM_REMAP) {
+		for (int i = 0; i < MAX_ATT; i++) {
+			struct att *o = atomic_load(&atts[i]);
+			if (o && o->start >= (uintptr_t)p && o->start + o->len <= (uintptr_t)p + len) {
+				att_remove(o);
+				shmdt_ioctl(o->id);
+				free(o->prot);
+				free(o);
+			}
+		}
+	}
+
+	struct att *t = calloc(1, sizeof(*t));
+	uint8_t *prot = t ? malloc(len / PAGE ? len / PAGE : 1) : NULL;
+	if (!t || !prot) {
+		free(t);
+		munmap(p, len);
+		shmdt_ioctl(id);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->start = (uintptr_t)p;
+	t->len = len;
+	t->npages = len / PAGE;
+	t->id = id;
+	t->shmflg = shmflg;
+	t->rdonly = rdonly;
+	t->prot = prot;
+	memset(prot, PROT_ST_READ, t->npages);
+	atomic_flag_clear(&t->lock);
+	if (!rdonly)
+		dipc_signals_take_segv(segv_handler);
+	pthread_once(&atfork_once, atfork_register);
+	helper_start();
+	if (!att_add(t)) {
+		free(prot);
+		free(t);
+		munmap(p, len);
+		shmdt_ioctl(id);
+		*err = -EMFILE;
+		return NULL;
+	}
+	return p;
+}
+
+DIPC_EXPORT void *shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	int saved = errno;
+	dipc_init();
+
+	if (dipc_is_id(shmid)) {
+		int fd = dipc_control_for_id();
+		if (fd != DIPC_CTL_LOCAL) {
+			int err = 0;
+			void *p = dipc_shmat(shmid, shmaddr, shmflg, &err);
+			dipc_log("shmat(id=%d, %p, 0%o): dipc -> %p%s%s", shmid, shmaddr,
+				 (unsigned)shmflg, p, err ? " " : "", err ? strerror(-err) : "");
+			if (!p) {
+				errno = -err;
+				return (void *)-1;
+			}
+			errno = saved;
+			return p;
+		}
+	}
+	if (!dipc_real.shmat) {
+		errno = ENOSYS;
+		return (void *)-1;
+	}
+	return dipc_real.shmat(shmid, shmaddr, shmflg);
+}
+
+DIPC_EXPORT int shmdt(const void *shmaddr)
+{
+	int saved = errno;
+	dipc_init();
+
+	if (atomic_load(&natts)) {
+		pthread_mutex_lock(&att_mutex);
+		for (int i = 0; i < MAX_ATT; i++) {
+			struct att *t = atomic_load(&atts[i]);
+			if (t && t->start == (uintptr_t)shmaddr) {
+				att_drop(t);
+				pthread_mutex_unlock(&att_mutex);
+				dipc_log("shmdt(%p): dipc segment %d", shmaddr, t ? 0 : 0);
+				return dipc_ret(0, saved);
+			}
+		}
+		pthread_mutex_unlock(&att_mutex);
+	}
+	return dipc_real.shmdt ? dipc_real.shmdt(shmaddr) : dipc_ret(-ENOSYS, saved);
+}
+
+static void shmid_ds_from_dipc(struct shmid_ds *b, const struct dipc_shmid_ds *d)
+{
+	memset(b, 0, sizeof(*b));
+	dipc_perm_to_ipc(&b->shm_perm, &d->perm);
+	b->shm_segsz = (size_t)d->segsz;
+	b->shm_atime = (time_t)d->atime;
+	b->shm_dtime = (time_t)d->dtime;
+	b->shm_ctime = (time_t)d->ctime;
+	b->shm_cpid = d->cpid;
+	b->shm_lpid = d->lpid;
+	b->shm_nattch = (shmatt_t)d->nattch;
+}
+
+static int shmctl_ioctl(int fd, int id, int cmd, const struct shmid_ds *in,
+			struct dipc_ioc_shmctl *c)
+{
+	memset(c, 0, sizeof(*c));
+	dipc_hdr_init(&c->hdr);
+	c->id = id;
+	c->cmd = cmd;
+	if (in) {
+		c->ds.perm.uid = in->shm_perm.uid;
+		c->ds.perm.gid = in->shm_perm.gid;
+		c->ds.perm.mode = in->shm_perm.mode;
+	}
+	return dipc_ioctl(fd, DIPC_IOC_SHMCTL, c);
+}
+
+static int dipc_shmctl(int fd, int id, int cmd, struct shmid_ds *buf)
+{
+	struct dipc_ioc_shmctl c;
+	int r;
+
+	switch (cmd) {
+	case IPC_STAT:
+	case SHM_STAT:
+	case SHM_STAT_ANY:
+		r = shmctl_ioctl(fd, id, cmd, NULL, &c);
+		if (r >= 0 && !buf)
+			return -EFAULT;
+		if (r >= 0)
+			shmid_ds_from_dipc(buf, &c.ds);
+		return r;
+	case IPC_SET:
+		if (!buf)
+			return -EFAULT;
+		return shmctl_ioctl(fd, id, cmd, buf, &c);
+	case IPC_RMID:
+	case SHM_LOCK:
+	case SHM_UNLOCK:
+		return shmctl_ioctl(fd, id, cmd, NULL, &c);
+	case IPC_INFO: {
+		r = shmctl_ioctl(fd, id, cmd, NULL, &c);
+		if (r >= 0 && !buf)
+			return -EFAULT;
+		if (r >= 0) {
+			struct shminfo *si = (struct shminfo *)buf;
+			memset(si, 0, sizeof(*si));
+			si->shmmax = (unsigned long)c.info.shmmax;
+			si->shmmin = (unsigned long)c.info.shmmin;
+			si->shmmni = (unsigned long)c.info.shmmni;
+			si->shmseg = (unsigned long)c.info.shmseg;
+			si->shmall = (unsigned long)c.info.shmall;
+		}
+		return r;
+	}
+	case SHM_INFO: {
+		r = shmctl_ioctl(fd, id, cmd, NULL, &c);
+		if (r >= 0 && !buf)
+			return -EFAULT;
+		if (r >= 0) {
+			struct shm_info *si = (struct shm_info *)buf;
+			memset(si, 0, sizeof(*si));
+			si->used_ids = c.info.used_ids;
+			si->shm_tot = (unsigned long)c.info.shm_tot;
+			si->shm_rss = (unsigned long)c.info.shm_rss;
+			si->shm_swp = (unsigned long)c.info.shm_swp;
+		}
+		return r;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+DIPC_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	int saved = errno;
+	dipc_init();
+	int base = dipc_ctl_cmd(cmd);
+
+	if (dipc_is_id(shmid)) {
+		int fd = dipc_control_for_id();
+		if (fd != DIPC_CTL_LOCAL) {
+			int r = fd < 0 ? fd : dipc_shmctl(fd, shmid, base, buf);
+			dipc_log("shmctl(id=%d, cmd=%d): dipc -> %d%s%s", shmid, cmd,
+				 DIPC_LOG_RESULT(r));
+			return dipc_ret(r, saved);
+		}
+	}
+	return dipc_real.shmctl ? dipc_real.shmctl(shmid, cmd, buf) : dipc_ret(-ENOSYS, saved);
+}
+
+/* ---- syscalls that touch segment pages ------------------------------------ */
+
+/* Fault in (for writing, or reading) the segment pages of [buf, buf + len)
+ * the way a program's own access would: through the handler. */
+static bool touch(const void *buf, size_t len, bool write)
+{
+	if (atomic_load_explicit(&natts, memory_order_relaxed) == 0 || !buf || !len)
+		return false;
+	uintptr_t a = (uintptr_t)buf, end = a + len;
+	bool any = false;
+	if (end < a)
+		end = UINTPTR_MAX;
+	for (uintptr_t p = a & ~(uintptr_t)(PAGE - 1); p < end; p += PAGE) {
+		struct att *t = att_find(p < a ? a : p);
+		if (!t)
+			continue;
+		any = true;
+		volatile char *c = (volatile char *)(p < a ? a : p);
+		if (write && !t->rdonly)
+			__atomic_fetch_add((char *)c, 0, __ATOMIC_RELAXED);
+		else
+			(void)*c;
+	}
+	return any;
+}
+
+#define REAL(name, type) static type real_##name;
+#define RESOLVE(name, type)                                                    \
+	do {                                                                   \
+		if (!real_##name)                                              \
+			real_##name = (type)dlsym(RTLD_NEXT, #name);           \
+	} while (0)
+
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+
+REAL(read, read_fn)
+REAL(pread, pread_fn)
+REAL(pread64, pread_fn)
+REAL(write, write_fn)
+REAL(pwrite, pwrite_fn)
+REAL(pwrite64, pwrite_fn)
+REAL(recv, recv_fn)
+REAL(recvfrom, recvfrom_fn)
+REAL(send, send_fn)
+REAL(sendto, sendto_fn)
+
+/* Run call with the pages touched first; once more after an EFAULT that a
+ * take-back between the touch and the call may have caused. */
+#define WITH_PAGES(buf, len, write, call)                                       \
+	do {                                                                   \
+		ssize_t r_;                                                    \
+		for (int try_ = 0;; try_++) {                                  \
+			bool seg_ = touch((buf), (len), (write));              \
+			r_ = (call);                                           \
+			if (!(r_ < 0 && errno == EFAULT && seg_ && try_ < 8)) \
+				break;                                         \
+		}                                                              \
+		return r_;                                                     \
+	} while (0)
+
+DIPC_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	RESOLVE(read, read_fn);
+	WITH_PAGES(buf, len, true, real_read(fd, buf, len));
+}
+
+DIPC_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	RESOLVE(pread, pread_fn);
+	WITH_PAGES(buf, len, true, real_pread(fd, buf, len, off));
+}
+
+DIPC_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off)
+{
+	RESOLVE(pread64, pread_fn);
+	WITH_PAGES(buf, len, true, real_pread64(fd, buf, len, off));
+}
+
+DIPC_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	RESOLVE(recv, recv_fn);
+	WITH_PAGES(buf, len, true, real_recv(fd, buf, len, flags));
+}
+
+DIPC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa,
+			     socklen_t *salen)
+{
+	RESOLVE(recvfrom, recvfrom_fn);
+	WITH_PAGES(buf, len, true, real_recvfrom(fd, buf, len, flags, sa, salen));
+}
+
+DIPC_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	RESOLVE(write, write_fn);
+	WITH_PAGES(buf, len, false, real_write(fd, buf, len));
+}
+
+DIPC_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	RESOLVE(pwrite, pwrite_fn);
+	WITH_PAGES(buf, len, false, real_pwrite(fd, buf, len, off));
+}
+
+DIPC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	RESOLVE(pwrite64, pwrite_fn);
+	WITH_PAGES(buf, len, false, real_pwrite64(fd, buf, len, off));
+}
+
+DIPC_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	RESOLVE(send, send_fn);
+	WITH_PAGES(buf, len, false, real_send(fd, buf, len, flags));
+}
+
+DIPC_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+			   const struct sockaddr *sa, socklen_t salen)
+{
+	RESOLVE(sendto, sendto_fn);
+	WITH_PAGES(buf, len, false, real_sendto(fd, buf, len, flags, sa, salen));
+}
