@@ -347,11 +347,15 @@ struct dipc_shm_cmd {
 	uint32_t pad;
 };
 #define DIPC_SHMWAIT_MAX 32
+/* probe = 1: do not wait; out: parked = 1 if the process's helper is waiting
+ * (the shim makes sure of that before shmat or a fork child goes on: a
+ * helper's interrupted wait is how the daemon learns of exec and exit). */
 struct dipc_ioc_shmwait {
 	struct dipc_ioc_hdr hdr;
 	uint64_t ack;
 	uint32_t ncmds;
-	uint32_t pad;
+	uint16_t probe;
+	uint16_t parked;
 	struct dipc_shm_cmd cmds[DIPC_SHMWAIT_MAX];
 };
 

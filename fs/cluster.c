@@ -556,6 +556,7 @@ void route_op(dipc_op *op)
 	const char *owner;
 
 	procwatch_flush(n);
+	shmglue_flush_exits(n);
 	if (op->interrupted) {
 		op_complete(op, -EINTR);
 		return;

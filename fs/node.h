@@ -308,6 +308,7 @@ void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault 
 void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in);
 void shmglue_drain_interrupts(dipc_node *n);
+void shmglue_flush_exits(dipc_node *n);
 
 /* ---- procwatch.c ---- */
 void procwatch_init(dipc_node *n);

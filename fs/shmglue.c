@@ -36,12 +36,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -117,6 +119,9 @@ typedef struct shm_proc {
 	uint64_t seq;
 	GHashTable *att;         /* id -> count */
 	bool in_intr;
+	int pidfd;               /* exit watch (-1: none) */
+	uv_poll_t poll;
+	dipc_node *n;
 } shm_proc;
 
 typedef struct shm_cmd {
@@ -697,6 +702,14 @@ static void acquire_next(shm_local *s)
 
 /* ---- helpers: commands to the processes of this node ---- */
 
+static void proc_gone(dipc_node *n, shm_proc *p);
+
+static void proc_exit_cb(uv_poll_t *h, int status, int events)
+{
+	shm_proc *p = h->data;
+	proc_gone(p->n, p);
+}
+
 static shm_proc *proc_get(dipc_node *n, int32_t tgid, bool create)
 {
 	shm_state *st = st_of(n);
@@ -707,6 +720,14 @@ static shm_proc *proc_get(dipc_node *n, int32_t tgid, bool create)
 		g_queue_init(&p->cmds);
 		g_queue_init(&p->sent);
 		p->att = g_hash_table_new(g_direct_hash, g_direct_equal);
+		p->n = n;
+		/* Its exit ends its attaches, even if its helper never ran. */
+		p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+		if (p->pidfd >= 0) {
+			uv_poll_init(n->loop, &p->poll, p->pidfd);
+			p->poll.data = p;
+			uv_poll_start(&p->poll, UV_READABLE, proc_exit_cb);
+		}
 		g_hash_table_insert(st->procs, GINT_TO_POINTER(tgid), p);
 	}
 	return p;
@@ -748,6 +769,13 @@ static void proc_ack(shm_proc *p, uint64_t ack)
 
 static void detach_send(dipc_node *n, int32_t tgid, int32_t id, unsigned count);
 
+static void proc_closed(uv_handle_t *h)
+{
+	shm_proc *p = h->data;
+	close(p->pidfd);
+	g_free(p);
+}
+
 /* The process is gone (exit, exec, or it died before its helper ran): its
  * commands count as done, its attaches end. */
 static void proc_gone(dipc_node *n, shm_proc *p)
@@ -757,6 +785,8 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 	shm_cmd *c;
 
 	g_hash_table_steal(st_of(n)->procs, GINT_TO_POINTER(p->tgid));
+	if (p->in_intr)
+		g_queue_remove(&st_of(n)->intr, p);
 	/* Detach first: the helper's answer lets the process finish exiting
 	 * (or exec'ing), and whoever waits for that must see the new count. */
 	g_hash_table_iter_init(&it, p->att);
@@ -772,7 +802,12 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 		g_free(c);
 		flush_acked(f);
 	}
-	g_free(p);
+	if (p->pidfd >= 0) {
+		uv_poll_stop(&p->poll);
+		uv_close((uv_handle_t *)&p->poll, proc_closed);
+	} else {
+		g_free(p);
+	}
 }
 
 static bool proc_dead(int32_t tgid)
@@ -789,6 +824,34 @@ static bool proc_dead(int32_t tgid)
 	buf[r] = 0;
 	const char *paren = strrchr(buf, ')');
 	return paren && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* Processes that exited before the loop polled their pidfd: gone now, so
+ * that an operation of whoever reaped them sees their detaches (as
+ * procwatch_flush does for SEM_UNDO). */
+void shmglue_flush_exits(dipc_node *n)
+{
+	shm_state *st = st_of(n);
+	GHashTableIter it;
+	gpointer v;
+	GSList *dead = NULL;
+
+	if (!st || g_hash_table_size(st->procs) == 0)
+		return;
+	g_hash_table_iter_init(&it, st->procs);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		shm_proc *p = v;
+		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0)
+			dead = g_slist_prepend(dead, p);
+	}
+	for (GSList *l = dead; l; l = l->next) {
+		shm_proc *p = l->data;
+		/* a detach on the way may have flushed it already */
+		if (g_hash_table_lookup(st->procs, GINT_TO_POINTER(p->tgid)) == p)
+			proc_gone(n, p);
+	}
+	g_slist_free(dead);
 }
 
 /* Processes that owe acknowledgements and have no helper parked: dead? */
@@ -1735,6 +1798,12 @@ void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 {
 	shm_proc *p = proc_get(n, tgid, true);
 
+	if (in->probe) {
+		struct dipc_ioc_shmwait out = { 0 };
+		out.parked = p->wait_req != NULL;
+		fuse_reply_ioctl(req, 0, &out, sizeof(out));
+		return;
+	}
 	proc_ack(p, in->ack);
 	if (p->wait_req)
 		fuse_reply_err(p->wait_req, EBUSY);

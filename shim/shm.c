@@ -145,7 +145,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 	uintptr_t a = (uintptr_t)si->si_addr;
 	struct att *t = att_find(a);
 
-	if (!t || t->rdonly || si->si_code != SEGV_ACCERR) {
+	if (!t || si->si_code != SEGV_ACCERR) {
 		errno = saved;
 		dipc_signals_chain_segv(sig, si, uc);
 		return;
@@ -155,6 +155,12 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 	att_lock(t, &old);
 	int st = t->prot[page];
 	att_unlock(t, &old);
+	if (t->rdonly && st != PROT_ST_NONE) {
+		/* a store into a SHM_RDONLY attach: the program's business */
+		errno = saved;
+		dipc_signals_chain_segv(sig, si, uc);
+		return;
+	}
 	if (st == PROT_ST_RW) {
 		errno = saved;   /* changed meanwhile: try again */
 		return;
@@ -270,8 +276,25 @@ static void helper_start(void)
 	if (pthread_create(&th, &a, helper_main, NULL) != 0) {
 		atomic_store(&helper_running, false);
 		dipc_log_always("cannot start the shared-memory helper thread");
+		pthread_attr_destroy(&a);
+		return;
 	}
 	pthread_attr_destroy(&a);
+	/* Go on only once the helper waits in the daemon: its interrupted wait
+	 * is what tells the daemon that this process exec'd (or exited). */
+	int fd = dipc_control_for_id();
+	for (int i = 0; fd >= 0 && i < 20000; i++) {
+		struct dipc_ioc_shmwait w;
+		memset(&w, 0, sizeof(w));
+		dipc_hdr_init(&w.hdr);
+		w.probe = 1;
+		if (dipc_ioctl(fd, DIPC_IOC_SHMWAIT, &w) < 0 || w.parked)
+			break;
+		if (i < 100)
+			sched_yield();
+		else
+			usleep(100);
+	}
 }
 
 /* fork: the child has the parent's mappings (and so its attaches) but no
@@ -443,8 +466,8 @@ static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
 	t->prot = prot;
 	memset(prot, PROT_ST_READ, t->npages);
 	atomic_flag_clear(&t->lock);
-	if (!rdonly)
-		dipc_signals_take_segv(segv_handler);
+	/* also for SHM_RDONLY: a page taken back is PROT_NONE until read again */
+	dipc_signals_take_segv(segv_handler);
 	pthread_once(&atfork_once, atfork_register);
 	helper_start();
 	if (!att_add(t)) {
