@@ -93,6 +93,8 @@ struct shm_local {
 	uint64_t reads_in_flush;
 	shm_mgr *m;              /* owned here: the manager */
 	bool gone;               /* removed: free when idle */
+	bool departed;           /* a process left without shmdt (exit, exec):
+				  * its mapping may still hold dirty pages */
 };
 
 struct shm_flush {
@@ -735,9 +737,18 @@ static shm_proc *proc_get(dipc_node *n, int32_t tgid, bool create)
 
 static void flush_inval(shm_flush *f);
 
+static void flush_done(shm_flush *f);
+
+/* Every process has applied its command (and written the run back).
+ * Pages kept for reading stay in the page cache: they are current and clean
+ * now.  Pages given up are dropped from every mapping of the node. */
 static void flush_acked(shm_flush *f)
 {
-	if (--f->acks == 0)
+	if (--f->acks > 0)
+		return;
+	if (f->prot == DIPC_SHM_PROT_READ && !f->s->departed)
+		flush_done(f);
+	else
 		flush_inval(f);
 }
 
@@ -790,8 +801,12 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 	/* Detach first: the helper's answer lets the process finish exiting
 	 * (or exec'ing), and whoever waits for that must see the new count. */
 	g_hash_table_iter_init(&it, p->att);
-	while (g_hash_table_iter_next(&it, &k, &v))
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		shm_local *s = local_find(n, GPOINTER_TO_INT(k));
+		if (s)
+			s->departed = true;
 		detach_send(n, p->tgid, GPOINTER_TO_INT(k), GPOINTER_TO_UINT(v));
+	}
 	g_hash_table_destroy(p->att);
 	if (p->wait_req) {
 		fuse_reply_err(p->wait_req, EINTR);
@@ -882,8 +897,6 @@ static void reaper_cb(uv_timer_t *t)
 
 /* ---- flushes ---- */
 
-static void flush_done(shm_flush *f);
-
 static void flush_next(shm_local *s)
 {
 	shm_state *st = st_of(s->n);
@@ -927,6 +940,9 @@ static void flush_inval(shm_flush *f)
 	inval_job *j = g_new0(inval_job, 1);
 
 	f->reads_seen = f->s->reads_in_flush;
+	/* An invalidation writes back every dirty page, also those of a
+	 * departed process's mapping (exit_mmap may not have run yet). */
+	f->s->departed = false;
 	j->ino = shm_ino(f->s->id);
 	j->runs = g_array_copy(f->runs);
 	j->f = f;

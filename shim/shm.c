@@ -220,12 +220,22 @@ static void apply_cmd(const struct dipc_shm_cmd *c)
 		if (!t || t->id != c->id)
 			continue;
 		sigset_t old;
+		bool dirty = false;
 		att_lock(t, &old);
 		if (c->rev > t->rev_seen)
 			t->rev_seen = c->rev;
+		for (uint64_t p = c->first; p < c->first + c->count && p < t->npages; p++)
+			if (t->prot[p] == PROT_ST_RW)
+				dirty = true;
 		att_protect(t, c->first, c->count,
 			    c->prot == DIPC_SHM_PROT_NONE ? PROT_ST_NONE : PROT_ST_READ);
 		att_unlock(t, &old);
+		/* Write the run back now, in large WRITEs: the daemon then has
+		 * the bytes without a page-by-page write-back. */
+		if (dirty && c->first < t->npages) {
+			uint64_t n = c->count < t->npages - c->first ? c->count : t->npages - c->first;
+			msync((void *)(t->start + c->first * PAGE), n * PAGE, MS_SYNC);
+		}
 	}
 }
 

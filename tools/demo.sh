@@ -12,6 +12,9 @@
 #      first (it blocks, waiting for the ball), then "ping" on node1
 #   5. shows the live set with `ls -l` and `cat` under the mounts while pong
 #      is blocked on it, and the empty directories after the game
+#   5b. runs examples/shm/matmul: the coordinator on node1 puts A and B in one
+#      distributed segment, two workers on node2 compute C into it; shows the
+#      segment with `ls -l` and its page holders with `cat MOUNT/shmstat/KEY`
 #   6. cleans everything up (also on failure or Ctrl-C): the example
 #      processes, the daemons (SIGTERM by pid, then SIGKILL), the mounts
 #      (fusermount3 -u -z), the temporary directory
@@ -200,6 +203,35 @@ grep -q "game over" "$TMP/ping.out" || die "the game did not finish"
 say "after the game: ls -l $TMP/node1/sem $TMP/node2/sem (the set is gone)"
 ls -l "$TMP/node1/sem" "$TMP/node2/sem"
 [ ! -e "$TMP/node1/$SEMFILE" ] || die "the set still exists after IPC_RMID"
+
+# ---- shared memory: one segment, workers on both nodes ---------------------------------
+MATMUL="$BUILD/examples/shm/matmul"
+SHMKEY=$((KEY + 16))
+say "shared memory: 'matmul coord' on node1 puts A and B in one segment and waits"
+on node1 "$MATMUL" coord 96 2 "$SHMKEY" > "$TMP/coord.out" 2>&1 &
+COORD=$!
+EXAMPLE_PIDS+=($COORD)
+SHMFILE=$(printf 'shm/0x%08x' "$SHMKEY")
+for _ in $(seq 200); do
+	[ -e "$TMP/node2/$SHMFILE" ] && break
+	sleep 0.05
+done
+[ -e "$TMP/node2/$SHMFILE" ] || die "the segment never appeared"
+say "ls -l $TMP/node2/shm   (the segment, seen from node2: its exact size)"
+ls -l "$TMP/node2/shm"
+say "node2: two workers compute C's rows straight into the segment"
+on node2 "$MATMUL" worker 0 "$SHMKEY" 2>&1 | sed -u 's/^/    [node2] /' &
+W0=$!
+on node2 "$MATMUL" worker 1 "$SHMKEY" 2>&1 | sed -u 's/^/    [node2] /' &
+W1=$!
+wait "$W0" || die "worker 0 failed"
+wait "$W1" || die "worker 1 failed"
+say "cat $TMP/node1/shmstat/${SHMFILE#shm/}   (who holds which pages, after the workers)"
+cat "$TMP/node1/shmstat/${SHMFILE#shm/}" || true
+wait "$COORD" || { cat "$TMP/coord.out"; die "matmul coordinator failed"; }
+EXAMPLE_PIDS=()
+sed 's/^/    [node1] /' "$TMP/coord.out"
+grep -q "checksum" "$TMP/coord.out" || die "matmul did not check C"
 
 say "the same binary without the shim uses the kernel's own semaphores"
 "$EXAMPLE" pong 2 "$((KEY + 1))" > "$TMP/native.out" 2>&1 &
