@@ -8,9 +8,11 @@
  *   [cluster]  secret, referee, allowed_hosts, heartbeat_ms, dead_after_ms,
  *              request_timeout_ms, reserve_timeout_ms
  *   [referee]  listen
- *   [node]     name, listen, mountpoint       (defaults for every node)
+ *   [node]     name, listen, mountpoint, busy_poll_us, shm_mode,
+ *              shm_quantum_ms                 (defaults for every node)
  *   [node.NAME] the same keys, for node NAME  (so one file serves a cluster)
- *   [limits]   semmni, semmsl, semmns, semopm, semvmx, max_frame,
+ *   [limits]   semmni, semmsl, semmns, semopm, semvmx, msgmni, msgmax,
+ *              msgmnb, shmmni, shmmax, shmall, max_frame,
  *              max_parked, max_connections
  *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
  *

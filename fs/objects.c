@@ -311,7 +311,15 @@ static void create_here(dipc_op *op, int32_t id)
 			r = -EINVAL;
 			goto fail;
 		}
-		if ((op->size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE > n->conf->shmall) {
+		/* shmall: pages of the segments this node owns */
+		uint64_t pages = (op->size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE, tot = 0;
+		GHashTableIter it;
+		gpointer v;
+		g_hash_table_iter_init(&it, n->owned);
+		while (g_hash_table_iter_next(&it, NULL, &v))
+			if (((dipc_obj *)v)->shm)
+				tot += dipc_shmseg_npages(((dipc_obj *)v)->shm);
+		if (tot + pages < tot || tot + pages > n->conf->shmall) {
 			r = -ENOSPC;
 			goto fail;
 		}

@@ -259,6 +259,16 @@ static void test_bad(void)
 		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
 		  "[limits]\nmsgmnb = 0\n", "[limits] msgmnb", NULL },
 		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nshmmax = 0\n", "[limits] shmmax", NULL },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nshmall = 99999999999999999999999\n", "[limits] shmall", NULL },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nshmmni = 0\n", "[limits] shmmni", NULL },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[node]\nshm_mode = pages\n", "[node] shm_mode", "page or segment" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[node]\nshm_quantum_ms = 10001\n", "[node] shm_quantum_ms", NULL },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
 		  "heartbeat_ms = 10\n", "[cluster] heartbeat_ms", "50" },
 		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
 		  "heartbeat_ms = 1000\ndead_after_ms = 2000\n", "[cluster] dead_after_ms",
