@@ -325,6 +325,10 @@ void dipc_shmseg_grant(dipc_shmseg *s, int node, uint64_t first, uint64_t count,
 			s->readers[pg] = 1ull << node;
 			s->writer[pg] = (uint8_t)(node + 1);
 			s->written[pg] = 1;
+		} else if (w == node) {
+			/* A read of a range that takes in pages the requester
+			 * holds for writing (segment mode): it keeps them so. */
+			continue;
 		} else {
 			s->readers[pg] |= 1ull << node;
 			if (w >= 0)

@@ -95,6 +95,7 @@ struct shm_local {
 	bool gone;               /* removed: free when idle */
 	bool departed;           /* a process left without shmdt (exit, exec):
 				  * its mapping may still hold dirty pages */
+	unsigned stores;         /* store jobs not done: no write grant yet */
 };
 
 struct shm_flush {
@@ -122,6 +123,7 @@ typedef struct shm_proc {
 	GHashTable *att;         /* id -> count */
 	bool in_intr;
 	int pidfd;               /* exit watch (-1: none) */
+	int32_t helper_tid;      /* the thread parked in SHMWAIT */
 	uv_poll_t poll;
 	dipc_node *n;
 } shm_proc;
@@ -163,6 +165,10 @@ typedef struct inval_job {
 	GArray *runs;
 	shm_flush *f;
 	bool stop;
+	/* a store job: put these runs of the memfd into the page cache */
+	shm_local *store;
+	int memfd;               /* dup: the segment may go meanwhile */
+	uint64_t size;
 } inval_job;
 
 typedef struct shm_state {
@@ -331,7 +337,8 @@ static void local_free(shm_local *s)
 
 static void local_free_if_idle(shm_local *s)
 {
-	if (s->gone && !s->m && !s->acquiring && !s->flush && g_queue_is_empty(&s->waits) &&
+	if (s->gone && !s->m && !s->acquiring && !s->flush && !s->stores &&
+	    g_queue_is_empty(&s->waits) &&
 	    g_queue_is_empty(&s->flushes))
 		local_free(s);
 }
@@ -387,6 +394,9 @@ static void wait_answer(shm_wait *w, int err)
 	}
 	case W_FAULT: {
 		struct dipc_ioc_shmfault out = { 0 };
+		g_debug("TRACE fault-answer %d: page %lu %s rev %u range %lu+%lu", s->id,
+			(unsigned long)w->first, w->write ? "W" : "R", s->rev,
+			(unsigned long)w->first, (unsigned long)w->count);
 		out.id = s->id;
 		out.write = w->write;
 		out.page = w->first;
@@ -407,6 +417,9 @@ static bool wait_ready(shm_local *s, shm_wait *w)
 	if (!pages_ok(s, w->first, w->count, w->write))
 		return false;
 	if (w->kind != W_READ && s->flush && runs_overlap(s->flush->runs, w->first, w->count))
+		return false;
+	/* a store job must not overwrite what a writer stores after it */
+	if (w->write && s->stores)
 		return false;
 	return true;
 }
@@ -490,14 +503,33 @@ typedef struct acq {
 	uint64_t next_page;
 } acq;
 
+#define STORE_MIN_PAGES 16
+
+static void store_queue(shm_local *s, GArray *runs);
+
 static void acquired(shm_local *s, uint64_t first, uint64_t count, bool write)
 {
+	GArray *fresh = NULL;
+
+	g_debug("TRACE acquired %d: %lu+%lu %s", s->id, (unsigned long)first, (unsigned long)count,
+		write ? "W" : "R");
+	if (!write && count >= STORE_MIN_PAGES)
+		fresh = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
 	for (uint64_t p = first; p < first + count && p < s->npages; p++) {
-		if (write)
+		if (write) {
 			s->state[p] = PG_W;
-		else if (s->state[p] < PG_R)
+		} else if (s->state[p] < PG_R) {
 			s->state[p] = PG_R;
+			if (fresh)
+				runs_add(fresh, p, 1);
+		}
 	}
+	/* A large read grant (segment mode): its pages go into the page cache
+	 * at once, so that reading them costs no FUSE READ each. */
+	if (fresh && fresh->len)
+		store_queue(s, fresh);
+	else if (fresh)
+		g_array_free(fresh, TRUE);
 	s->acquiring = false;
 	serve_waits(s);
 	acquire_next(s);
@@ -709,6 +741,7 @@ static void proc_gone(dipc_node *n, shm_proc *p);
 static void proc_exit_cb(uv_poll_t *h, int status, int events)
 {
 	shm_proc *p = h->data;
+	g_debug("TRACE proc %d gone: pidfd status %d events %d", p->tgid, status, events);
 	proc_gone(p->n, p);
 }
 
@@ -764,6 +797,10 @@ static void proc_deliver(dipc_node *n, shm_proc *p)
 	}
 	fuse_req_t req = p->wait_req;
 	p->wait_req = NULL;
+	for (unsigned i = 0; i < out.ncmds; i++)
+		g_debug("TRACE cmd to %d: %lu+%lu prot %d rev %u seq %lu", p->tgid,
+			(unsigned long)out.cmds[i].first, (unsigned long)out.cmds[i].count,
+			out.cmds[i].prot, out.cmds[i].rev, (unsigned long)out.cmds[i].seq);
 	fuse_reply_ioctl(req, 0, &out, sizeof(out));
 }
 
@@ -825,6 +862,31 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 	}
 }
 
+/* Was the helper's wait interrupted because its process is exiting or
+ * exec'ing?  Then the kernel has queued SIGKILL for every other thread
+ * (zap_other_threads), the helper included, or the thread is gone already.
+ * Anything else (a spurious interrupt) is not the end of the process. */
+static bool helper_killed(int32_t tgid, int32_t tid)
+{
+	char path[96], line[256];
+	bool killed = true;   /* no such thread: gone */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)tgid, (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "SigPnd:", 7) == 0) {
+			uint64_t pend = g_ascii_strtoull(line + 7, NULL, 16);
+			killed = (pend >> (SIGKILL - 1)) & 1;
+		} else if (strncmp(line, "State:", 6) == 0 && (strchr(line, 'Z') || strchr(line, 'X'))) {
+			killed = true;
+			break;
+		}
+	}
+	fclose(f);
+	return killed;
+}
+
 static bool proc_dead(int32_t tgid)
 {
 	char path[64], buf[256];
@@ -857,8 +919,10 @@ void shmglue_flush_exits(dipc_node *n)
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		shm_proc *p = v;
 		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0)
+		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0) {
+			g_debug("TRACE proc %d gone: flush revents %d", p->tgid, pfd.revents);
 			dead = g_slist_prepend(dead, p);
+		}
 	}
 	for (GSList *l = dead; l; l = l->next) {
 		shm_proc *p = l->data;
@@ -888,8 +952,10 @@ static void reaper_cb(uv_timer_t *t)
 		else
 			owing = true;
 	}
-	for (GSList *l = dead; l; l = l->next)
+	for (GSList *l = dead; l; l = l->next) {
+		g_debug("TRACE proc %d gone: reaper", ((shm_proc *)l->data)->tgid);
 		proc_gone(n, l->data);
+	}
 	g_slist_free(dead);
 	if (!owing)
 		uv_timer_stop(t);
@@ -949,17 +1015,63 @@ static void flush_inval(shm_flush *f)
 	g_async_queue_push(st->jobs, j);
 }
 
+static void store_queue(shm_local *s, GArray *runs)
+{
+	inval_job *j = g_new0(inval_job, 1);
+	j->ino = shm_ino(s->id);
+	j->runs = runs;
+	j->store = s;
+	j->size = s->size;
+	j->memfd = dup(s->memfd);
+	if (j->memfd < 0) {
+		g_array_free(runs, TRUE);
+		g_free(j);
+		return;
+	}
+	s->stores++;
+	g_async_queue_push(st_of(s->n)->jobs, j);
+}
+
+#define STORE_CHUNK (256u * 1024)
+
+static void store_run(dipc_node *n, inval_job *j, const dipc_shm_run *r, char *buf)
+{
+	uint64_t off = r->first * PAGE, end = MIN((r->first + r->count) * PAGE, j->size);
+	while (off < end) {
+		size_t len = (size_t)MIN((uint64_t)STORE_CHUNK, end - off);
+		ssize_t got = pread(j->memfd, buf, len, (off_t)off);
+		if (got <= 0)
+			return;
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)got);
+		bv.buf[0].mem = buf;
+		int e = fuse_lowlevel_notify_store(n->se, j->ino, (off_t)off, &bv, 0);
+		if (e < 0)
+			return;   /* -ENOENT: the kernel has no such inode; fine */
+		off += (uint64_t)got;
+	}
+}
+
 static void *inval_thread_main(void *arg)
 {
 	dipc_node *n = arg;
 	shm_state *st = st_of(n);
+	char *buf = g_malloc(STORE_CHUNK);
 
 	for (;;) {
 		inval_job *j = g_async_queue_pop(st->jobs);
 		if (j->stop) {
 			g_array_free(j->runs, TRUE);
 			g_free(j);
+			g_free(buf);
 			return NULL;
+		}
+		if (j->store) {
+			for (guint i = 0; i < j->runs->len; i++)
+				store_run(n, j, &g_array_index(j->runs, dipc_shm_run, i), buf);
+			close(j->memfd);
+			g_async_queue_push(st->done, j);
+			uv_async_send(&st->done_async);
+			continue;
 		}
 		for (guint i = 0; i < j->runs->len; i++) {
 			const dipc_shm_run *r = &g_array_index(j->runs, dipc_shm_run, i);
@@ -980,6 +1092,17 @@ static void inval_done_cb(uv_async_t *h)
 	inval_job *j;
 
 	while ((j = g_async_queue_try_pop(st->done))) {
+		if (j->store) {
+			shm_local *s = j->store;
+			g_array_free(j->runs, TRUE);
+			g_free(j);
+			if (--s->stores == 0) {
+				serve_waits(s);
+				acquire_next(s);
+				local_free_if_idle(s);
+			}
+			continue;
+		}
 		shm_flush *f = j->f;
 		g_array_free(j->runs, TRUE);
 		g_free(j);
@@ -1000,6 +1123,10 @@ static void flush_done(shm_flush *f)
 	shm_local *s = f->s;
 	GArray *dirty = NULL;
 
+	for (guint i = 0; i < f->runs->len; i++)
+		g_debug("TRACE flush %d: %s %lu+%lu prot %d", s->id, f->revoke ? "revoke" : "local",
+			(unsigned long)g_array_index(f->runs, dipc_shm_run, i).first,
+			(unsigned long)g_array_index(f->runs, dipc_shm_run, i).count, f->prot);
 	if (f->revoke) {
 		dirty = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
 		for (guint i = 0; i < f->runs->len; i++) {
@@ -1398,6 +1525,9 @@ static void mgr_plan(shm_mgr *m)
 		uv_timer_start(&m->timer, mgr_timer_cb, r->plan->not_before - now, 0);
 		return;
 	}
+	g_debug("TRACE mgr %d: req %s %lu+%lu %s, %u revokes", m->s->id, m->names[r->node],
+		(unsigned long)r->first, (unsigned long)r->count, r->write ? "W" : "R",
+		r->plan->revokes->len);
 	m->pending = r->plan->revokes->len + 1;
 	for (guint i = 0; i < r->plan->revokes->len; i++) {
 		dipc_shm_revoke *rv = g_ptr_array_index(r->plan->revokes, i);
@@ -1741,6 +1871,8 @@ void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, si
 		/* Dirty pages of the mappings coming back: only ever while
 		 * the node holds them for writing.  Anything else is a page
 		 * dirtied without the shim's trap: dropped, loudly. */
+		g_debug("TRACE writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
+			(unsigned long)count, pages_ok(s, first, count, true));
 		if (pages_ok(s, first, count, true)) {
 			mem_write(s, (uint64_t)off, buf, size);
 		} else {
@@ -1778,6 +1910,8 @@ void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault 
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	g_debug("TRACE fault %d: pid %d page %lu %s", in->id, fuse_req_ctx(req)->pid,
+		(unsigned long)in->page, in->write ? "W" : "R");
 	shm_wait *w = g_new0(shm_wait, 1);
 	w->kind = W_FAULT;
 	w->s = s;
@@ -1824,6 +1958,7 @@ void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 	if (p->wait_req)
 		fuse_reply_err(p->wait_req, EBUSY);
 	p->wait_req = req;
+	p->helper_tid = fuse_req_ctx(req)->pid;
 	fuse_req_interrupt_func(req, helper_intr_hook, p);
 	proc_deliver(n, p);
 }
@@ -1848,6 +1983,16 @@ void shmglue_drain_interrupts(dipc_node *n)
 		if (is_proc) {
 			shm_proc *p = x;
 			p->in_intr = false;
+			if (!helper_killed(p->tgid, p->helper_tid)) {
+				/* spurious: the helper just waits again */
+				g_debug("TRACE proc %d: helper interrupted, process lives", p->tgid);
+				if (p->wait_req) {
+					fuse_reply_err(p->wait_req, EINTR);
+					p->wait_req = NULL;
+				}
+				continue;
+			}
+			g_debug("TRACE proc %d gone: helper interrupted", p->tgid);
 			proc_gone(n, p);
 			continue;
 		}

@@ -195,6 +195,16 @@ static void test_directory(void)
 	g_assert_nonnull(revoke_of(p5, 0));
 	g_assert_cmpuint(p5->lacking->len, ==, 0);
 
+	/* node 3 reads pages 2-4 (segment mode) while writing page 3: it keeps
+	 * page 3 for writing, and the directory says so */
+	g_autoptr(dipc_shm_plan) p7 = dipc_shmseg_plan(s, 3, 2, 3, false, 4500, 5);
+	g_assert_null(revoke_of(p7, 3));
+	dipc_shmseg_grant(s, 3, 3, 1, true, 4500);
+	dipc_shmseg_grant(s, 3, 2, 3, false, 4600);
+	dipc_shmseg_holders(s, 3, &w);
+	g_assert_cmpint(w, ==, 3);
+	check_invariant(s);
+
 	/* a requester beyond the end gets nothing planned */
 	g_autoptr(dipc_shm_plan) p6 = dipc_shmseg_plan(s, 1, PAGES + 3, 1, true, 5000, 5);
 	g_assert_cmpuint(p6->revokes->len, ==, 0);
@@ -209,7 +219,8 @@ static void test_directory(void)
 	const char *names[] = { "n0", "n1", "n2", "n3" };
 	g_autofree char *t = dipc_shmseg_describe(s, "n0", names, 4);
 	g_assert_nonnull(strstr(t, "owner: n0"));
-	g_assert_nonnull(strstr(t, "pages n0: write - read 3"));
+	g_assert_nonnull(strstr(t, "pages n0: write - read -"));
+	g_assert_nonnull(strstr(t, "pages n1: write - read -"));
 	dipc_shmseg_free(s);
 }
 
