@@ -316,8 +316,10 @@ struct dipc_ioc_shmat {
 	int32_t id;
 	int32_t shmflg;
 	int32_t fork;
-	int32_t pad;
+	uint32_t rev;      /* out: the node's take-back count for the segment */
 	struct dipc_shmid_ds ds;
+	int32_t flushing;  /* out: a take-back is running: map PROT_NONE */
+	int32_t pad;
 };
 
 /* The shim's SIGSEGV handler: the process needs page `page` of segment id

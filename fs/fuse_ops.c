@@ -1043,8 +1043,10 @@ static void shm_ioctl_done(dipc_op *op)
 	if (op->result < 0) {
 		fuse_reply_err(req, -op->result);
 	} else if (op->val == -1) {   /* shmat */
+		bool flushing = false;
 		shmglue_attached(n, op->who.pid, op->id, op->sds.segsz,
-				 cluster_owner_of(n, op->id));
+				 cluster_owner_of(n, op->id), &at->rev, &flushing);
+		at->flushing = flushing;
 		at->ds = op->sds;
 		fuse_reply_ioctl(req, 0, at, sizeof(*at));
 	} else if (op->cmd == 1001) {   /* shmdt */

@@ -297,7 +297,7 @@ void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
 void shmglue_conn_closed(dipc_node *n, dipc_conn *c);
 struct shm_local *shmglue_local(dipc_node *n, int32_t id, uint64_t size, const char *owner);
 void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner);
+		      const char *owner, uint32_t *rev, bool *flushing);
 bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id);
 void shmglue_segment_gone(dipc_node *n, int32_t id);
 void shmglue_read(dipc_node *n, fuse_req_t req, int32_t id, size_t size, off_t off,

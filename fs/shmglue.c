@@ -52,7 +52,7 @@
 #define PAGE DIPC_SHM_PAGE
 #define INLINE_MAX_PAGES 16
 #define FETCH_PAGES 128          /* 512 KiB per ShmFetch */
-#define MAX_PASSES 8
+#define MAX_PASSES 32
 #define SHM_CMD_ATTACH 1000
 #define SHM_CMD_DETACH 1001
 
@@ -394,7 +394,7 @@ static void wait_answer(shm_wait *w, int err)
 	}
 	case W_FAULT: {
 		struct dipc_ioc_shmfault out = { 0 };
-		g_debug("TRACE fault-answer %d: page %lu %s rev %u range %lu+%lu", s->id,
+		g_debug("shm: fault-answer %d: page %lu %s rev %u range %lu+%lu", s->id,
 			(unsigned long)w->first, w->write ? "W" : "R", s->rev,
 			(unsigned long)w->first, (unsigned long)w->count);
 		out.id = s->id;
@@ -511,7 +511,7 @@ static void acquired(shm_local *s, uint64_t first, uint64_t count, bool write)
 {
 	GArray *fresh = NULL;
 
-	g_debug("TRACE acquired %d: %lu+%lu %s", s->id, (unsigned long)first, (unsigned long)count,
+	g_debug("shm: acquired %d: %lu+%lu %s", s->id, (unsigned long)first, (unsigned long)count,
 		write ? "W" : "R");
 	if (!write && count >= STORE_MIN_PAGES)
 		fresh = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
@@ -741,7 +741,7 @@ static void proc_gone(dipc_node *n, shm_proc *p);
 static void proc_exit_cb(uv_poll_t *h, int status, int events)
 {
 	shm_proc *p = h->data;
-	g_debug("TRACE proc %d gone: pidfd status %d events %d", p->tgid, status, events);
+	g_debug("shm: proc %d gone: pidfd status %d events %d", p->tgid, status, events);
 	proc_gone(p->n, p);
 }
 
@@ -798,7 +798,7 @@ static void proc_deliver(dipc_node *n, shm_proc *p)
 	fuse_req_t req = p->wait_req;
 	p->wait_req = NULL;
 	for (unsigned i = 0; i < out.ncmds; i++)
-		g_debug("TRACE cmd to %d: %lu+%lu prot %d rev %u seq %lu", p->tgid,
+		g_debug("shm: cmd to %d: %lu+%lu prot %d rev %u seq %lu", p->tgid,
 			(unsigned long)out.cmds[i].first, (unsigned long)out.cmds[i].count,
 			out.cmds[i].prot, out.cmds[i].rev, (unsigned long)out.cmds[i].seq);
 	fuse_reply_ioctl(req, 0, &out, sizeof(out));
@@ -920,7 +920,7 @@ void shmglue_flush_exits(dipc_node *n)
 		shm_proc *p = v;
 		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
 		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0) {
-			g_debug("TRACE proc %d gone: flush revents %d", p->tgid, pfd.revents);
+			g_debug("shm: proc %d gone: flush revents %d", p->tgid, pfd.revents);
 			dead = g_slist_prepend(dead, p);
 		}
 	}
@@ -953,7 +953,7 @@ static void reaper_cb(uv_timer_t *t)
 			owing = true;
 	}
 	for (GSList *l = dead; l; l = l->next) {
-		g_debug("TRACE proc %d gone: reaper", ((shm_proc *)l->data)->tgid);
+		g_debug("shm: proc %d gone: reaper", ((shm_proc *)l->data)->tgid);
 		proc_gone(n, l->data);
 	}
 	g_slist_free(dead);
@@ -1124,7 +1124,7 @@ static void flush_done(shm_flush *f)
 	GArray *dirty = NULL;
 
 	for (guint i = 0; i < f->runs->len; i++)
-		g_debug("TRACE flush %d: %s %lu+%lu prot %d", s->id, f->revoke ? "revoke" : "local",
+		g_debug("shm: flush %d: %s %lu+%lu prot %d", s->id, f->revoke ? "revoke" : "local",
 			(unsigned long)g_array_index(f->runs, dipc_shm_run, i).first,
 			(unsigned long)g_array_index(f->runs, dipc_shm_run, i).count, f->prot);
 	if (f->revoke) {
@@ -1525,7 +1525,7 @@ static void mgr_plan(shm_mgr *m)
 		uv_timer_start(&m->timer, mgr_timer_cb, r->plan->not_before - now, 0);
 		return;
 	}
-	g_debug("TRACE mgr %d: req %s %lu+%lu %s, %u revokes", m->s->id, m->names[r->node],
+	g_debug("shm: mgr %d: req %s %lu+%lu %s, %u revokes", m->s->id, m->names[r->node],
 		(unsigned long)r->first, (unsigned long)r->count, r->write ? "W" : "R",
 		r->plan->revokes->len);
 	m->pending = r->plan->revokes->len + 1;
@@ -1722,13 +1722,20 @@ char *shmglue_describe(dipc_node *n, dipc_shmseg *seg, int32_t id)
 }
 
 /* The caller's node, after the owner answered an attach or detach. */
+/* The caller's node, after the owner counted an attach: from now on the
+ * process gets the take-back commands of the segment.  *rev and *flushing
+ * tell the shim how to map it: a take-back that already runs did not send
+ * this process its commands, so it maps PROT_NONE and faults through the
+ * daemon, which holds the faults until the take-back ends. */
 void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner)
+		      const char *owner, uint32_t *rev, bool *flushing)
 {
 	shm_proc *p = proc_get(n, tgid, true);
 	unsigned c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att, GINT_TO_POINTER(id)));
 	g_hash_table_replace(p->att, GINT_TO_POINTER(id), GUINT_TO_POINTER(c + 1));
-	local_get(n, id, size, owner);
+	shm_local *s = local_get(n, id, size, owner);
+	*rev = s ? s->rev : 0;
+	*flushing = s && s->flush;
 }
 
 /* A shmdt of the caller: false if it had no attach of id. */
@@ -1871,7 +1878,7 @@ void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, si
 		/* Dirty pages of the mappings coming back: only ever while
 		 * the node holds them for writing.  Anything else is a page
 		 * dirtied without the shim's trap: dropped, loudly. */
-		g_debug("TRACE writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
+		g_debug("shm: writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
 			(unsigned long)count, pages_ok(s, first, count, true));
 		if (pages_ok(s, first, count, true)) {
 			mem_write(s, (uint64_t)off, buf, size);
@@ -1910,7 +1917,7 @@ void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault 
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	g_debug("TRACE fault %d: pid %d page %lu %s", in->id, fuse_req_ctx(req)->pid,
+	g_debug("shm: fault %d: pid %d page %lu %s", in->id, fuse_req_ctx(req)->pid,
 		(unsigned long)in->page, in->write ? "W" : "R");
 	shm_wait *w = g_new0(shm_wait, 1);
 	w->kind = W_FAULT;
@@ -1985,14 +1992,14 @@ void shmglue_drain_interrupts(dipc_node *n)
 			p->in_intr = false;
 			if (!helper_killed(p->tgid, p->helper_tid)) {
 				/* spurious: the helper just waits again */
-				g_debug("TRACE proc %d: helper interrupted, process lives", p->tgid);
+				g_debug("shm: proc %d: helper interrupted, process lives", p->tgid);
 				if (p->wait_req) {
 					fuse_reply_err(p->wait_req, EINTR);
 					p->wait_req = NULL;
 				}
 				continue;
 			}
-			g_debug("TRACE proc %d gone: helper interrupted", p->tgid);
+			g_debug("shm: proc %d gone: helper interrupted", p->tgid);
 			proc_gone(n, p);
 			continue;
 		}

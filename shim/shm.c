@@ -66,6 +66,46 @@ struct att {
 };
 
 static _Atomic(struct att *) atts[MAX_ATT];
+/* The last take-back the helper applied, per segment, even when the process
+ * had no attach of it mapped yet (shmat between its request and its mmap). */
+#define REV_SLOTS 256
+static _Atomic int rev_id[REV_SLOTS];
+static _Atomic uint32_t rev_val[REV_SLOTS];
+
+static void rev_record(int id, uint32_t rev)
+{
+	unsigned h = (unsigned)id % REV_SLOTS;
+	for (unsigned i = 0; i < REV_SLOTS; i++) {
+		unsigned k = (h + i) % REV_SLOTS;
+		int cur = atomic_load(&rev_id[k]);
+		if (cur == 0) {
+			int expected = 0;
+			if (!atomic_compare_exchange_strong(&rev_id[k], &expected, id) &&
+			    expected != id)
+				continue;
+		} else if (cur != id) {
+			continue;
+		}
+		uint32_t old = atomic_load(&rev_val[k]);
+		while (old < rev && !atomic_compare_exchange_weak(&rev_val[k], &old, rev))
+			;
+		return;
+	}
+}
+
+static uint32_t rev_lookup(int id)
+{
+	unsigned h = (unsigned)id % REV_SLOTS;
+	for (unsigned i = 0; i < REV_SLOTS; i++) {
+		unsigned k = (h + i) % REV_SLOTS;
+		int cur = atomic_load(&rev_id[k]);
+		if (cur == id)
+			return atomic_load(&rev_val[k]);
+		if (cur == 0)
+			return 0;
+	}
+	return 0;
+}
 static _Atomic int natts;
 static pthread_mutex_t att_mutex = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool helper_running;
@@ -215,6 +255,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 
 static void apply_cmd(const struct dipc_shm_cmd *c)
 {
+	rev_record(c->id, c->rev);
 	for (int i = 0; i < MAX_ATT; i++) {
 		struct att *t = atomic_load(&atts[i]);
 		if (!t || t->id != c->id)
@@ -319,10 +360,9 @@ static void atfork_child(void)
 		if (!t)
 			continue;
 		atomic_flag_clear(&t->lock);
-		if (!t->rdonly) {
-			mprotect((void *)t->start, t->len, PROT_READ);
-			memset(t->prot, PROT_ST_READ, t->npages);
-		}
+		/* nothing of it is accessible until its node knows of this
+		 * process: no store may go untrapped, no page unrevoked */
+		att_protect(t, 0, t->npages, PROT_ST_NONE);
 		int fd = dipc_control_for_id();
 		struct dipc_ioc_shmat at;
 		memset(&at, 0, sizeof(at));
@@ -330,8 +370,10 @@ static void atfork_child(void)
 		at.id = t->id;
 		at.shmflg = t->shmflg;
 		at.fork = 1;
-		if (fd >= 0)
-			dipc_ioctl(fd, DIPC_IOC_SHMAT, &at);
+		if (fd >= 0 && dipc_ioctl(fd, DIPC_IOC_SHMAT, &at) >= 0 && !at.flushing) {
+			t->rev_seen = at.rev;
+			att_protect(t, 0, t->npages, PROT_ST_READ);
+		}
 	}
 	helper_start();
 }
@@ -480,6 +522,7 @@ static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
 	dipc_signals_take_segv(segv_handler);
 	pthread_once(&atfork_once, atfork_register);
 	helper_start();
+	t->rev_seen = at.rev;
 	if (!att_add(t)) {
 		free(prot);
 		free(t);
@@ -488,6 +531,18 @@ static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
 		*err = -EMFILE;
 		return NULL;
 	}
+	/* A take-back that ran (or runs) between the daemon's answer and now
+	 * may not have reached this mapping: fault everything through the
+	 * daemon instead. */
+	sigset_t old;
+	att_lock(t, &old);
+	uint32_t seen = rev_lookup(id);
+	if (at.flushing || seen > at.rev) {
+		att_protect(t, 0, t->npages, PROT_ST_NONE);
+		if (seen > t->rev_seen)
+			t->rev_seen = seen;
+	}
+	att_unlock(t, &old);
 	return p;
 }
 
