@@ -29,6 +29,11 @@ EXPECTED = {
     "msgsnd_staged_nothing_staged": "EINVAL",
     "msgrcv_size_over_struct": "EINVAL",
     "staged_write_over_msgmax": "EINVAL",
+    "shmat_unknown_id": "EINVAL",
+    "shmdt_not_attached": "EINVAL",
+    "shmfault_unknown_id": "EIDRM",
+    "shmctl_unknown_id": "EINVAL",
+    "shmwait_probe_bogus_ack": "0",
     "read_nothing": "0",
 }
 

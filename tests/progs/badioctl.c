@@ -112,6 +112,34 @@ int main(int argc, char **argv)
 	rv.msgsz = DIPC_MSG_INLINE_SMALL + 1;
 	try("msgrcv_size_over_struct", DIPC_IOC_MSGRCV_S, &rv);
 
+	/* Shared memory: unknown segments, pages past the end, a shmdt of
+	 * nothing attached, a fault on an id the node never saw. */
+	struct dipc_ioc_shmat at;
+	memset(&at, 0, sizeof(at));
+	hdr(&at.hdr);
+	at.id = m.id;
+	try("shmat_unknown_id", DIPC_IOC_SHMAT, &at);
+	try("shmdt_not_attached", DIPC_IOC_SHMDT, &at);
+	struct dipc_ioc_shmfault sf;
+	memset(&sf, 0, sizeof(sf));
+	hdr(&sf.hdr);
+	sf.id = m.id;
+	sf.page = ~0ull;
+	sf.write = 1;
+	try("shmfault_unknown_id", DIPC_IOC_SHMFAULT, &sf);
+	struct dipc_ioc_shmctl sc;
+	memset(&sc, 0, sizeof(sc));
+	hdr(&sc.hdr);
+	sc.id = m.id;
+	sc.cmd = 12345;
+	try("shmctl_unknown_id", DIPC_IOC_SHMCTL, &sc);
+	struct dipc_ioc_shmwait sw;
+	memset(&sw, 0, sizeof(sw));
+	hdr(&sw.hdr);
+	sw.probe = 1;
+	sw.ack = ~0ull;   /* acknowledges nothing it was sent */
+	try("shmwait_probe_bogus_ack", DIPC_IOC_SHMWAIT, &sw);
+
 	/* A staged text larger than any message may be. */
 	int pfd = open(path, O_RDWR | O_CLOEXEC);
 	static char huge[1 << 16];
