@@ -68,7 +68,8 @@ def preconditions():
             problems.append("%s is not installed (apt-get install fuse3 util-linux)" % tool)
     b = build_dir()
     for rel in ("referee/dipc-referee", "fs/mount.dipcfs", "shim/libdipc.so",
-                "tests/progs/semtest", "tests/progs/semtool", "tests/progs/pingpong"):
+                "tests/progs/semtest", "tests/progs/semtool", "tests/progs/pingpong",
+                "tests/progs/shmtest", "tests/progs/shmtool"):
         if not os.path.exists(os.path.join(b, rel)):
             problems.append("%s/%s is missing: build first (meson setup build && ninja -C build)"
                             " or set DIPC_BUILD" % (b, rel))
