@@ -1880,13 +1880,19 @@ void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, si
 		 * dirtied without the shim's trap: dropped, loudly. */
 		g_debug("shm: writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
 			(unsigned long)count, pages_ok(s, first, count, true));
-		if (pages_ok(s, first, count, true)) {
-			mem_write(s, (uint64_t)off, buf, size);
-		} else {
-			g_message("shm %d: dropped a write-back of pages %" G_GUINT64_FORMAT
-				  "+%" G_GUINT64_FORMAT " this node does not hold for writing",
-				  id, first, count);
+		uint64_t dropped = 0;
+		for (uint64_t pg = first; pg < first + count; pg++) {
+			uint64_t a = MAX(pg * PAGE, (uint64_t)off);
+			uint64_t b = MIN((pg + 1) * PAGE, (uint64_t)off + size);
+			if (s->state[pg] == PG_W)
+				mem_write(s, a, buf + (a - (uint64_t)off), b - a);
+			else
+				dropped++;
 		}
+		if (dropped)
+			g_message("shm %d: dropped the write-back of %" G_GUINT64_FORMAT
+				  " page(s) in %" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT
+				  " this node does not hold for writing", id, dropped, first, count);
 		fuse_reply_write(req, size);
 		return;
 	}

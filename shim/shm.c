@@ -63,6 +63,7 @@ struct att {
 	uint8_t *prot;            /* per page, PROT_ST_* */
 	atomic_flag lock;
 	uint32_t rev_seen;
+	bool dying;               /* being detached: the helper leaves it alone */
 };
 
 static _Atomic(struct att *) atts[MAX_ATT];
@@ -109,6 +110,9 @@ static uint32_t rev_lookup(int id)
 static _Atomic int natts;
 static pthread_mutex_t att_mutex = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool helper_running;
+/* The helper is looking at the attach table: an attach taken out of it is
+ * not freed until the helper is done. */
+static _Atomic int helper_in_apply;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* ---- the attach table ---------------------------------------------------- */
@@ -256,6 +260,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 static void apply_cmd(const struct dipc_shm_cmd *c)
 {
 	rev_record(c->id, c->rev);
+	atomic_store(&helper_in_apply, 1);
 	for (int i = 0; i < MAX_ATT; i++) {
 		struct att *t = atomic_load(&atts[i]);
 		if (!t || t->id != c->id)
@@ -263,6 +268,10 @@ static void apply_cmd(const struct dipc_shm_cmd *c)
 		sigset_t old;
 		bool dirty = false;
 		att_lock(t, &old);
+		if (t->dying) {
+			att_unlock(t, &old);
+			continue;
+		}
 		if (c->rev > t->rev_seen)
 			t->rev_seen = c->rev;
 		for (uint64_t p = c->first; p < c->first + c->count && p < t->npages; p++)
@@ -278,6 +287,7 @@ static void apply_cmd(const struct dipc_shm_cmd *c)
 			msync((void *)(t->start + c->first * PAGE), n * PAGE, MS_SYNC);
 		}
 	}
+	atomic_store(&helper_in_apply, 0);
 }
 
 static void *helper_main(void *arg)
@@ -417,8 +427,20 @@ static void shmdt_ioctl(int id)
 
 static void att_drop(struct att *t)
 {
-	att_remove(t);
+	/* Unmap under the attach's lock: munmap writes the dirty pages back
+	 * while the node still counts this attach, and a take-back's command
+	 * that arrives meanwhile waits for the lock (then leaves the attach
+	 * alone).  Taken out of the table first, the command would find
+	 * nothing to wait for, and the node could hand the pages on before
+	 * their bytes came back. */
+	sigset_t old;
+	att_lock(t, &old);
+	t->dying = true;
 	munmap((void *)t->start, t->len);
+	att_unlock(t, &old);
+	att_remove(t);
+	while (atomic_load(&helper_in_apply))
+		sched_yield();
 	shmdt_ioctl(t->id);
 	free(t->prot);
 	free(t);
@@ -493,6 +515,8 @@ static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
 			struct att *o = atomic_load(&atts[i]);
 			if (o && o->start >= (uintptr_t)p && o->start + o->len <= (uintptr_t)p + len) {
 				att_remove(o);
+				while (atomic_load(&helper_in_apply))
+					sched_yield();
 				shmdt_ioctl(o->id);
 				free(o->prot);
 				free(o);
