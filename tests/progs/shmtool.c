@@ -56,6 +56,9 @@
  *                                both wait until stdin reaches EOF; the child
  *                                exits, the parent reaps it and exits (both
  *                                detach by exiting)
+ *   stride SEG FIRST COUNT STEP VALUE
+ *                                store VALUE+i at the start of pages FIRST +
+ *                                i*STEP (i < COUNT), then check them all
  *   execsleep SEG SECONDS        attach, print "attached", exec /bin/sleep
  *                                SECONDS (exec detaches)
  *   counter SEG SEMKEY N         N times: P on semaphore 0 of the set SEMKEY
@@ -802,6 +805,43 @@ static int cmd_pages(int argc, char **argv)
 	return 0;
 }
 
+/* stride SEG FIRST COUNT STEP VALUE: store VALUE+i into the first word of
+ * pages FIRST, FIRST+STEP, ... (COUNT of them), then load them all back.
+ * Every other page written makes a writable island per page: past
+ * vm.max_map_count of them the shim must still cope. */
+static int cmd_stride(int argc, char **argv)
+{
+	unsigned long first, count, step, i;
+	uint32_t value;
+	unsigned char *p;
+	size_t size;
+
+	if (argc < 6)
+		usage();
+	first = num(argv[2]);
+	count = num(argv[3]);
+	step = num(argv[4]);
+	value = (uint32_t)num(argv[5]);
+	p = attach(argv[1], 0, NULL, &size);
+	if (!p)
+		return 1;
+	if (!step || !in_range(size, (size_t)PG * first, (size_t)PG * ((count - 1) * step + 1)))
+		return 1;
+	for (i = 0; i < count; i++)
+		*word(p, (size_t)PG * (first + i * step)) = value + (uint32_t)i;
+	for (i = 0; i < count; i++) {
+		uint32_t v = *word(p, (size_t)PG * (first + i * step));
+		if (v != value + (uint32_t)i) {
+			printf("err page=%lu got=%u want=%u\n", first + i * step, v,
+			       value + (uint32_t)i);
+			return 1;
+		}
+	}
+	shmdt(p);
+	printf("ok pages=%lu\n", count);
+	return 0;
+}
+
 static int cmd_pagecheck(int argc, char **argv)
 {
 	unsigned long first, count, slot, pg;
@@ -843,7 +883,7 @@ static const struct {
 	{ "rm", cmd_rm },	  { "ipcset", cmd_ipcset },    { "hold", cmd_hold },
 	{ "session", cmd_session }, { "counter", cmd_counter }, { "msgpass", cmd_msgpass },
 	{ "forkhold", cmd_forkhold }, { "execsleep", cmd_execsleep },
-	{ "pages", cmd_pages },	  { "pagecheck", cmd_pagecheck },
+	{ "pages", cmd_pages },	  { "pagecheck", cmd_pagecheck }, { "stride", cmd_stride },
 };
 
 int main(int argc, char **argv)
