@@ -1346,6 +1346,8 @@ static void dipc_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* A page fault of a shm mapping must read exactly its page. */
 	conn->max_readahead = 0;
+	/* Write-backs (msync of a segment run by the helpers) in 1 MiB requests */
+	conn->max_write = 1u << 20;
 	mount_time = time(NULL);
 }
 

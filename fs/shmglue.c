@@ -51,7 +51,16 @@
 
 #define PAGE DIPC_SHM_PAGE
 #define INLINE_MAX_PAGES 16
-#define FETCH_PAGES 128          /* 512 KiB per ShmFetch */
+#define FETCH_PAGES 128          /* 512 KiB per ShmFetch, at most */
+#define FETCH_INFLIGHT 4
+#define FRAME_SLACK 2048         /* envelope around the bytes */
+
+/* Pages that fit one frame ([limits] max_frame) with their envelope. */
+static uint64_t frame_pages(const dipc_node *n, uint64_t want)
+{
+	uint64_t fit = n->conf->max_frame > FRAME_SLACK ? (n->conf->max_frame - FRAME_SLACK) / PAGE : 0;
+	return MIN(want, fit);
+}
 #define MAX_PASSES 32
 #define SHM_CMD_ATTACH 1000
 #define SHM_CMD_DETACH 1001
@@ -418,7 +427,11 @@ static bool wait_ready(shm_local *s, shm_wait *w)
 		return false;
 	if (w->kind != W_READ && s->flush && runs_overlap(s->flush->runs, w->first, w->count))
 		return false;
-	/* a store job must not overwrite what a writer stores after it */
+	/* a store job must not overwrite what a writer stores after it; and a
+	 * reader that faulted goes on once the pages are in the page cache
+	 * (else it would fetch them one FUSE READ at a time meanwhile) */
+	if (w->kind == W_FAULT && s->stores)
+		return false;
 	if (w->write && s->stores)
 		return false;
 	return true;
@@ -497,11 +510,18 @@ typedef struct acq {
 	shm_local *s;
 	uint64_t first, count;
 	bool write;
-	/* fetches */
+	/* fetches, FETCH_INFLIGHT at a time */
 	GArray *fetch;           /* runs still to fetch */
 	guint next;
 	uint64_t next_page;
+	unsigned inflight;
+	int failed;              /* first error, once in flight ones are back */
 } acq;
+
+typedef struct fetch_call {
+	acq *a;
+	uint64_t first, count;
+} fetch_call;
 
 #define STORE_MIN_PAGES 16
 
@@ -575,6 +595,7 @@ static void send_done(shm_local *s)
 static void acq_finish(acq *a)
 {
 	shm_local *s = a->s;
+	g_debug("shm: installed %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
 	send_done(s);
 	if (a->fetch)
 		g_array_free(a->fetch, TRUE);
@@ -588,27 +609,32 @@ static void fetch_more(acq *a);
 
 static void fetch_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 {
-	acq *a = ud;
-	uint64_t first = a->next_page;
+	fetch_call *fc = ud;
+	acq *a = fc->a;
 
 	if (err == 0 && reply->err)
 		err = -reply->err;
 	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_SHM_FETCH_REPLY)
 		err = -EPROTO;
-	if (err < 0) {
-		acq_fail(a, err);
-		return;
-	}
-	const ProtobufCBinaryData *d = &reply->shm_fetch_reply->data;
-	mem_write(a->s, first * PAGE, d->data, d->len);
-	a->next_page += d->len / PAGE;
+	if (err == 0 && reply->shm_fetch_reply->data.len != fc->count * PAGE)
+		err = -EPROTO;
+	if (err == 0)
+		mem_write(a->s, fc->first * PAGE, reply->shm_fetch_reply->data.data,
+			  fc->count * PAGE);
+	else if (!a->failed)
+		a->failed = err;
+	g_free(fc);
+	a->inflight--;
 	fetch_more(a);
 }
 
-/* Fetch the next chunk of a->fetch from the owner, or finish. */
+/* Keep FETCH_INFLIGHT fetches of a->fetch on their way to the owner; once
+ * all are back, finish (or fail). */
 static void fetch_more(acq *a)
 {
-	while (a->next < a->fetch->len) {
+	uint64_t chunk = MAX(frame_pages(a->s->n, FETCH_PAGES), 1);
+
+	while (!a->failed && a->inflight < FETCH_INFLIGHT && a->next < a->fetch->len) {
 		dipc_shm_run *r = &g_array_index(a->fetch, dipc_shm_run, a->next);
 		if (a->next_page < r->first)
 			a->next_page = r->first;
@@ -616,20 +642,33 @@ static void fetch_more(acq *a)
 			a->next++;
 			continue;
 		}
+		fetch_call *fc = g_new0(fetch_call, 1);
+		fc->a = a;
+		fc->first = a->next_page;
+		fc->count = MIN(chunk, r->first + r->count - a->next_page);
+		a->next_page += fc->count;
 		Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 		Dipc__ShmFetch f = DIPC__SHM_FETCH__INIT;
 		f.id = a->s->id;
-		f.first = a->next_page;
-		f.count = MIN(FETCH_PAGES, r->first + r->count - a->next_page);
+		f.first = fc->first;
+		f.count = fc->count;
 		env.body_case = DIPC__ENVELOPE__BODY_SHM_FETCH;
 		env.shm_fetch = &f;
 		int e = peer_call(a->s->n, a->s->owner, &env, a->s->n->conf->request_timeout_ms,
-				  fetch_cb, a);
-		if (e < 0)
-			acq_fail(a, e);
-		return;
+				  fetch_cb, fc);
+		if (e < 0) {
+			g_free(fc);
+			a->failed = e;
+			break;
+		}
+		a->inflight++;
 	}
-	acq_finish(a);
+	if (a->inflight)
+		return;
+	if (a->failed)
+		acq_fail(a, a->failed);
+	else if (a->next >= a->fetch->len)
+		acq_finish(a);
 }
 
 /* Install the bytes of a ShmPages message (inline) or list them to fetch. */
@@ -673,6 +712,8 @@ static void acquire_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 		return;
 	}
 	const Dipc__ShmGrant *g = reply->shm_grant;
+	g_debug("shm: grant %d %lu+%lu at %lu us", s->id, (unsigned long)a->first,
+		(unsigned long)a->count, (unsigned long)(uv_hrtime() / 1000));
 	if (g->zero) {
 		const Dipc__ShmPages *z = g->zero;
 		for (size_t i = 0; i < z->n_first && i < z->n_count; i++)
@@ -723,6 +764,8 @@ static void acquire_next(shm_local *s)
 		q.first = first;
 		q.count = count;
 		q.write = w->write;
+		g_debug("shm: acquire %d %lu+%lu at %lu us", s->id, (unsigned long)first,
+			(unsigned long)count, (unsigned long)(uv_hrtime() / 1000));
 		env.body_case = DIPC__ENVELOPE__BODY_SHM_ACQUIRE;
 		env.shm_acquire = &q;
 		/* No deadline of its own: the manager may wait for quanta and
@@ -1096,6 +1139,7 @@ static void inval_done_cb(uv_async_t *h)
 			shm_local *s = j->store;
 			g_array_free(j->runs, TRUE);
 			g_free(j);
+			g_debug("shm: stored %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
 			if (--s->stores == 0) {
 				serve_waits(s);
 				acquire_next(s);
@@ -1195,7 +1239,7 @@ static void pages_fill(shm_local *s, const GArray *runs, Dipc__ShmPages *pg, uin
 	pg->n_first = pg->n_count = runs->len;
 	pg->first = *a;
 	pg->count = *b;
-	if (allow_inline && total && total <= INLINE_MAX_PAGES) {
+	if (allow_inline && total && total <= frame_pages(s->n, INLINE_MAX_PAGES)) {
 		uint64_t off = 0;
 		*data = g_malloc(total * PAGE);
 		for (guint i = 0; i < runs->len; i++) {
@@ -1309,7 +1353,8 @@ void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 			dipc_conn_reply_err(c, env->req_id, EIDRM);
 			return;
 		}
-		if (f->first >= s->npages || f->count == 0 || f->count > FETCH_PAGES ||
+		if (f->first >= s->npages || f->count == 0 ||
+		    f->count > MAX(frame_pages(n, FETCH_PAGES), 1) ||
 		    f->count > s->npages - f->first) {
 			dipc_conn_reply_err(c, env->req_id, EINVAL);
 			return;
@@ -1472,7 +1517,8 @@ static void mrev_fetch_more(mrev *x)
 		Dipc__ShmFetch f = DIPC__SHM_FETCH__INIT;
 		f.id = x->m->s->id;
 		f.first = x->next_page;
-		f.count = MIN(FETCH_PAGES, r->first + r->count - x->next_page);
+		f.count = MIN(MAX(frame_pages(x->m->s->n, FETCH_PAGES), 1),
+			      r->first + r->count - x->next_page);
 		env.body_case = DIPC__ENVELOPE__BODY_SHM_FETCH;
 		env.shm_fetch = &f;
 		if (peer_call(x->m->s->n, x->m->names[x->node], &env,
