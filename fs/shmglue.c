@@ -67,6 +67,15 @@ static uint64_t frame_pages(const dipc_node *n, uint64_t want)
 
 enum { PG_I = 0, PG_R = 1, PG_W = 2 };
 
+/* Protocol trace (DIPC_DEBUG=1): off, it costs a test, not a formatted
+ * message per page. */
+static bool shm_trace;
+#define SHM_TRACE(...)                                                         \
+	do {                                                                   \
+		if (G_UNLIKELY(shm_trace))                                     \
+			g_debug(__VA_ARGS__);                                  \
+	} while (0)
+
 typedef struct shm_local shm_local;
 typedef struct shm_mgr shm_mgr;
 typedef struct shm_flush shm_flush;
@@ -403,7 +412,7 @@ static void wait_answer(shm_wait *w, int err)
 	}
 	case W_FAULT: {
 		struct dipc_ioc_shmfault out = { 0 };
-		g_debug("shm: fault-answer %d: page %lu %s rev %u range %lu+%lu", s->id,
+		SHM_TRACE("shm: fault-answer %d: page %lu %s rev %u range %lu+%lu", s->id,
 			(unsigned long)w->first, w->write ? "W" : "R", s->rev,
 			(unsigned long)w->first, (unsigned long)w->count);
 		out.id = s->id;
@@ -531,7 +540,7 @@ static void acquired(shm_local *s, uint64_t first, uint64_t count, bool write)
 {
 	GArray *fresh = NULL;
 
-	g_debug("shm: acquired %d: %lu+%lu %s", s->id, (unsigned long)first, (unsigned long)count,
+	SHM_TRACE("shm: acquired %d: %lu+%lu %s", s->id, (unsigned long)first, (unsigned long)count,
 		write ? "W" : "R");
 	if (!write && count >= STORE_MIN_PAGES)
 		fresh = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
@@ -582,27 +591,39 @@ static void acq_fail(acq *a, int err)
 	local_free_if_idle(s);
 }
 
-static void send_done(shm_local *s)
+static void send_done_to(dipc_node *n, const char *owner, int32_t id)
 {
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 	Dipc__ShmDone d = DIPC__SHM_DONE__INIT;
-	d.id = s->id;
+	d.id = id;
 	env.body_case = DIPC__ENVELOPE__BODY_SHM_DONE;
 	env.shm_done = &d;
-	peer_call(s->n, s->owner, &env, 0, NULL, NULL);
+	peer_call(n, owner, &env, 0, NULL, NULL);
+}
+
+static void send_done(shm_local *s)
+{
+	send_done_to(s->n, s->owner, s->id);
 }
 
 static void acq_finish(acq *a)
 {
 	shm_local *s = a->s;
-	g_debug("shm: installed %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
-	send_done(s);
+	SHM_TRACE("shm: installed %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
 	if (a->fetch)
 		g_array_free(a->fetch, TRUE);
 	uint64_t first = a->first, count = a->count;
 	bool write = a->write;
 	g_free(a);
-	acquired(s, first, count, write);
+	/* Answer the waiting faults first, then tell the manager: on a busy
+	 * CPU its wake-up would otherwise come before our answer.  (A next
+	 * ShmAcquire sent meanwhile travels ahead of ShmDone on the same
+	 * connection and simply waits in the manager's queue.) */
+	dipc_node *n = s->n;
+	g_autofree char *owner = g_strdup(s->owner);
+	int32_t id = s->id;
+	acquired(s, first, count, write);   /* may free s */
+	send_done_to(n, owner, id);
 }
 
 static void fetch_more(acq *a);
@@ -712,7 +733,7 @@ static void acquire_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 		return;
 	}
 	const Dipc__ShmGrant *g = reply->shm_grant;
-	g_debug("shm: grant %d %lu+%lu at %lu us", s->id, (unsigned long)a->first,
+	SHM_TRACE("shm: grant %d %lu+%lu at %lu us", s->id, (unsigned long)a->first,
 		(unsigned long)a->count, (unsigned long)(uv_hrtime() / 1000));
 	if (g->zero) {
 		const Dipc__ShmPages *z = g->zero;
@@ -764,7 +785,7 @@ static void acquire_next(shm_local *s)
 		q.first = first;
 		q.count = count;
 		q.write = w->write;
-		g_debug("shm: acquire %d %lu+%lu at %lu us", s->id, (unsigned long)first,
+		SHM_TRACE("shm: acquire %d %lu+%lu at %lu us", s->id, (unsigned long)first,
 			(unsigned long)count, (unsigned long)(uv_hrtime() / 1000));
 		env.body_case = DIPC__ENVELOPE__BODY_SHM_ACQUIRE;
 		env.shm_acquire = &q;
@@ -784,7 +805,7 @@ static void proc_gone(dipc_node *n, shm_proc *p);
 static void proc_exit_cb(uv_poll_t *h, int status, int events)
 {
 	shm_proc *p = h->data;
-	g_debug("shm: proc %d gone: pidfd status %d events %d", p->tgid, status, events);
+	SHM_TRACE("shm: proc %d gone: pidfd status %d events %d", p->tgid, status, events);
 	proc_gone(p->n, p);
 }
 
@@ -841,7 +862,7 @@ static void proc_deliver(dipc_node *n, shm_proc *p)
 	fuse_req_t req = p->wait_req;
 	p->wait_req = NULL;
 	for (unsigned i = 0; i < out.ncmds; i++)
-		g_debug("shm: cmd to %d: %lu+%lu prot %d rev %u seq %lu", p->tgid,
+		SHM_TRACE("shm: cmd to %d: %lu+%lu prot %d rev %u seq %lu", p->tgid,
 			(unsigned long)out.cmds[i].first, (unsigned long)out.cmds[i].count,
 			out.cmds[i].prot, out.cmds[i].rev, (unsigned long)out.cmds[i].seq);
 	fuse_reply_ioctl(req, 0, &out, sizeof(out));
@@ -963,7 +984,7 @@ void shmglue_flush_exits(dipc_node *n)
 		shm_proc *p = v;
 		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
 		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0) {
-			g_debug("shm: proc %d gone: flush revents %d", p->tgid, pfd.revents);
+			SHM_TRACE("shm: proc %d gone: flush revents %d", p->tgid, pfd.revents);
 			dead = g_slist_prepend(dead, p);
 		}
 	}
@@ -996,7 +1017,7 @@ static void reaper_cb(uv_timer_t *t)
 			owing = true;
 	}
 	for (GSList *l = dead; l; l = l->next) {
-		g_debug("shm: proc %d gone: reaper", ((shm_proc *)l->data)->tgid);
+		SHM_TRACE("shm: proc %d gone: reaper", ((shm_proc *)l->data)->tgid);
 		proc_gone(n, l->data);
 	}
 	g_slist_free(dead);
@@ -1139,7 +1160,7 @@ static void inval_done_cb(uv_async_t *h)
 			shm_local *s = j->store;
 			g_array_free(j->runs, TRUE);
 			g_free(j);
-			g_debug("shm: stored %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
+			SHM_TRACE("shm: stored %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
 			if (--s->stores == 0) {
 				serve_waits(s);
 				acquire_next(s);
@@ -1168,7 +1189,7 @@ static void flush_done(shm_flush *f)
 	GArray *dirty = NULL;
 
 	for (guint i = 0; i < f->runs->len; i++)
-		g_debug("shm: flush %d: %s %lu+%lu prot %d", s->id, f->revoke ? "revoke" : "local",
+		SHM_TRACE("shm: flush %d: %s %lu+%lu prot %d", s->id, f->revoke ? "revoke" : "local",
 			(unsigned long)g_array_index(f->runs, dipc_shm_run, i).first,
 			(unsigned long)g_array_index(f->runs, dipc_shm_run, i).count, f->prot);
 	if (f->revoke) {
@@ -1571,7 +1592,7 @@ static void mgr_plan(shm_mgr *m)
 		uv_timer_start(&m->timer, mgr_timer_cb, r->plan->not_before - now, 0);
 		return;
 	}
-	g_debug("shm: mgr %d: req %s %lu+%lu %s, %u revokes", m->s->id, m->names[r->node],
+	SHM_TRACE("shm: mgr %d: req %s %lu+%lu %s, %u revokes", m->s->id, m->names[r->node],
 		(unsigned long)r->first, (unsigned long)r->count, r->write ? "W" : "R",
 		r->plan->revokes->len);
 	m->pending = r->plan->revokes->len + 1;
@@ -1924,7 +1945,7 @@ void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, si
 		/* Dirty pages of the mappings coming back: only ever while
 		 * the node holds them for writing.  Anything else is a page
 		 * dirtied without the shim's trap: dropped, loudly. */
-		g_debug("shm: writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
+		SHM_TRACE("shm: writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
 			(unsigned long)count, pages_ok(s, first, count, true));
 		uint64_t dropped = 0;
 		for (uint64_t pg = first; pg < first + count; pg++) {
@@ -1969,7 +1990,7 @@ void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault 
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	g_debug("shm: fault %d: pid %d page %lu %s", in->id, fuse_req_ctx(req)->pid,
+	SHM_TRACE("shm: fault %d: pid %d page %lu %s", in->id, fuse_req_ctx(req)->pid,
 		(unsigned long)in->page, in->write ? "W" : "R");
 	shm_wait *w = g_new0(shm_wait, 1);
 	w->kind = W_FAULT;
@@ -2044,14 +2065,14 @@ void shmglue_drain_interrupts(dipc_node *n)
 			p->in_intr = false;
 			if (!helper_killed(p->tgid, p->helper_tid)) {
 				/* spurious: the helper just waits again */
-				g_debug("shm: proc %d: helper interrupted, process lives", p->tgid);
+				SHM_TRACE("shm: proc %d: helper interrupted, process lives", p->tgid);
 				if (p->wait_req) {
 					fuse_reply_err(p->wait_req, EINTR);
 					p->wait_req = NULL;
 				}
 				continue;
 			}
-			g_debug("shm: proc %d gone: helper interrupted", p->tgid);
+			SHM_TRACE("shm: proc %d gone: helper interrupted", p->tgid);
 			proc_gone(n, p);
 			continue;
 		}
@@ -2073,6 +2094,7 @@ void shmglue_init(dipc_node *n)
 {
 	shm_state *st = g_new0(shm_state, 1);
 	n->shm = st;
+	shm_trace = g_getenv("DIPC_DEBUG") != NULL;
 	st->locals = g_hash_table_new(g_direct_hash, g_direct_equal);
 	st->procs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	g_queue_init(&st->intr);
