@@ -801,11 +801,16 @@ static void acquire_next(shm_local *s)
 /* ---- helpers: commands to the processes of this node ---- */
 
 static void proc_gone(dipc_node *n, shm_proc *p);
+static bool proc_dead(int32_t tgid);
 
 static void proc_exit_cb(uv_poll_t *h, int status, int events)
 {
 	shm_proc *p = h->data;
 	SHM_TRACE("shm: proc %d gone: pidfd status %d events %d", p->tgid, status, events);
+	if (status < 0 && !proc_dead(p->tgid)) {
+		uv_poll_stop(h);   /* a broken watch; the helper's wait still tells */
+		return;
+	}
 	proc_gone(p->n, p);
 }
 
@@ -983,7 +988,7 @@ void shmglue_flush_exits(dipc_node *n)
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		shm_proc *p = v;
 		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0) {
+		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
 			SHM_TRACE("shm: proc %d gone: flush revents %d", p->tgid, pfd.revents);
 			dead = g_slist_prepend(dead, p);
 		}
