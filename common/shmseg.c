@@ -237,16 +237,16 @@ void dipc_shmseg_node_down(dipc_shmseg *s, const char *node, int idx)
 
 /* ---- the directory -------------------------------------------------------- */
 
-static void run_add(GArray *runs, uint64_t page)
+void dipc_shm_runs_add(GArray *runs, uint64_t first, uint64_t count)
 {
 	if (runs->len) {
 		dipc_shm_run *last = &g_array_index(runs, dipc_shm_run, runs->len - 1);
-		if (last->first + last->count == page) {
-			last->count++;
+		if (last->first + last->count == first) {
+			last->count += count;
 			return;
 		}
 	}
-	dipc_shm_run r = { page, 1 };
+	dipc_shm_run r = { first, count };
 	g_array_append_val(runs, r);
 }
 
@@ -289,7 +289,7 @@ dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 			give = 1ull << w;
 		give &= ~me;
 		if (!(s->readers[pg] & me) && w != node)
-			run_add(p->lacking, pg);
+			dipc_shm_runs_add(p->lacking, pg, 1);
 		if (!give)
 			continue;
 		if (s->granted_ms[pg] + quantum_ms > p->not_before)
@@ -305,7 +305,7 @@ dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 				by_node[j]->runs = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
 				g_ptr_array_add(p->revokes, by_node[j]);
 			}
-			run_add(by_node[j]->runs, pg);
+			dipc_shm_runs_add(by_node[j]->runs, pg, 1);
 		}
 	}
 	if (p->not_before <= now_ms)

@@ -46,6 +46,10 @@ typedef struct dipc_shm_run {
 	uint64_t first, count;
 } dipc_shm_run;
 
+/* Append [first, first + count) to a GArray of runs, merging with the last
+ * run when they touch. */
+void dipc_shm_runs_add(GArray *runs, uint64_t first, uint64_t count);
+
 /* What one node must give up for a request. */
 typedef struct dipc_shm_revoke {
 	int node;

@@ -268,7 +268,9 @@ static void obj_attr(fuse_ino_t ino, const dipc_op *op, struct stat *st)
 	st->st_uid = op->st_uid;
 	st->st_gid = op->st_gid;
 	st->st_size = 0;
-	if (((ino >> 40) & 0xff) == DIPC_KIND_SHM)
+	int kind;
+	int32_t id;
+	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM)
 		st->st_size = (off_t)op->size;   /* the segment's bytes */
 	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
 }
@@ -772,7 +774,9 @@ static void dipc_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 		fuse_reply_err(req, 0);
 		return;
 	}
-	if (((ino >> 40) & 0xff) == DIPC_KIND_SHM && (ino & INO_OBJ_FLAG)) {
+	int kind;
+	int32_t id;
+	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM) {
 		fuse_reply_err(req, 0);   /* the handle is a flag, not memory */
 		return;
 	}
@@ -1042,14 +1046,14 @@ static void shm_ioctl_done(dipc_op *op)
 
 	if (op->result < 0) {
 		fuse_reply_err(req, -op->result);
-	} else if (op->val == -1) {   /* shmat */
+	} else if (op->cmd == DIPC_SHM_CMD_ATTACH) {
 		bool flushing = false;
 		shmglue_attached(n, op->who.pid, op->id, op->sds.segsz,
 				 cluster_owner_of(n, op->id), &at->rev, &flushing);
 		at->flushing = flushing;
 		at->ds = op->sds;
 		fuse_reply_ioctl(req, 0, at, sizeof(*at));
-	} else if (op->cmd == 1001) {   /* shmdt */
+	} else if (op->cmd == DIPC_SHM_CMD_DETACH) {
 		if (op->destroyed)
 			shmglue_segment_gone(n, op->id);
 		fuse_reply_ioctl(req, 0, NULL, 0);
@@ -1132,7 +1136,7 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 		op->set_mode = c->ds.perm.mode;
 		op->io_buf = g_memdup2(c, sizeof(*c));
 		op->out_size = out_bufsz;
-		goto shm_dispatch;
+		break;
 	}
 	case DIPC_IOC_SHMAT:
 	case DIPC_IOC_SHMDT: {
@@ -1143,14 +1147,9 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 		op->fork = a->fork != 0;
 		op->io_buf = g_memdup2(a, sizeof(*a));
 		op->out_size = out_bufsz;
-		if (cmd == DIPC_IOC_SHMAT) {
-			op->cmd = 1000;
-			op->val = -1;   /* marks the shmat answer */
-		} else {
-			op->cmd = 1001;
-			op->val = 1;
-		}
-		goto shm_dispatch;
+		op->cmd = cmd == DIPC_IOC_SHMAT ? DIPC_SHM_CMD_ATTACH : DIPC_SHM_CMD_DETACH;
+		op->val = 1;   /* a shmdt ends one attach */
+		break;
 	}
 	case DIPC_IOC_GET: {
 		const struct dipc_ioc_get *g = in_buf;
@@ -1308,33 +1307,24 @@ static void dipc_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *a
 		return;
 	}
 
-shm_dispatch:
-	if (op->type == OP_SHMCTL) {
-		if (req_ident(n, req, &op->who) < 0) {
-			op_free(op);
-			fuse_reply_err(req, ESRCH);
-			return;
-		}
-		if (op->cmd == 1001 && !shmglue_detach_local(n, op->who.pid, op->id)) {
-			op_free(op);
-			fuse_reply_err(req, EINVAL);
-			return;
-		}
-		op->freq = req;
-		op->done = shm_ioctl_done;
-		route_op(op);
-		return;
-	}
 dispatch:
 	if (req_ident(n, req, &op->who) < 0) {
 		op_free(op);
 		fuse_reply_err(req, ESRCH);
 		return;
 	}
+	if (op->type == OP_SHMCTL && op->cmd == DIPC_SHM_CMD_DETACH &&
+	    !shmglue_detach_local(n, op->who.pid, op->id)) {
+		op_free(op);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	op->freq = req;
-	op->done = ioctl_done;
-	/* Register first: the hook may run right here if a signal already came. */
-	fuse_req_interrupt_func(req, intr_hook, op);
+	op->done = op->type == OP_SHMCTL ? shm_ioctl_done : ioctl_done;
+	/* Register first: the hook may run right here if a signal already came.
+	 * (shm control operations answer at once at the owner: no hook.) */
+	if (op->type != OP_SHMCTL)
+		fuse_req_interrupt_func(req, intr_hook, op);
 	if (op->type == OP_GET)
 		op_get(op);
 	else

@@ -61,6 +61,10 @@ enum dipc_op_type {
 	OP_SHMCTL,     /* shmctl, and attach/detach counting (shmglue.c) */
 };
 
+/* OP_SHMCTL commands besides shmctl's own (ShmCtl.cmd on the wire). */
+#define DIPC_SHM_CMD_ATTACH 1000   /* flags = shmflg, fork */
+#define DIPC_SHM_CMD_DETACH 1001   /* val = attaches of the caller that end */
+
 typedef void (*dipc_op_done_fn)(dipc_op *op);
 
 /* A request parked at this node on behalf of a peer: its connection and id. */

@@ -62,8 +62,6 @@ static uint64_t frame_pages(const dipc_node *n, uint64_t want)
 	return MIN(want, fit);
 }
 #define MAX_PASSES 32
-#define SHM_CMD_ATTACH 1000
-#define SHM_CMD_DETACH 1001
 
 enum { PG_I = 0, PG_R = 1, PG_W = 2 };
 
@@ -192,7 +190,8 @@ typedef struct inval_job {
 typedef struct shm_state {
 	GHashTable *locals;      /* id -> shm_local */
 	GHashTable *procs;       /* tgid -> shm_proc */
-	GQueue intr;             /* interrupted waits and helpers */
+	GQueue intr_waits;       /* interrupted shm_waits */
+	GQueue intr_procs;       /* shm_procs whose helper's wait was interrupted */
 	GAsyncQueue *jobs, *done;
 	uv_async_t done_async;
 	uv_timer_t reaper;
@@ -217,18 +216,6 @@ static fuse_ino_t shm_ino(int32_t id)
 	return fuse_obj_ino(DIPC_KIND_SHM, id);
 }
 
-static void runs_add(GArray *runs, uint64_t first, uint64_t count)
-{
-	if (runs->len) {
-		dipc_shm_run *last = &g_array_index(runs, dipc_shm_run, runs->len - 1);
-		if (last->first + last->count == first) {
-			last->count += count;
-			return;
-		}
-	}
-	dipc_shm_run r = { first, count };
-	g_array_append_val(runs, r);
-}
 
 static bool runs_overlap(const GArray *runs, uint64_t first, uint64_t count)
 {
@@ -376,7 +363,7 @@ static void wait_intr_hook(fuse_req_t req, void *data)
 
 	if (!w->queued_intr) {
 		w->queued_intr = true;
-		g_queue_push_tail(&st_of(n)->intr, w);
+		g_queue_push_tail(&st_of(n)->intr_waits, w);
 	}
 }
 
@@ -386,7 +373,7 @@ static void wait_answer(shm_wait *w, int err)
 	shm_local *s = w->s;
 
 	if (w->queued_intr)
-		g_queue_remove(&st_of(s->n)->intr, w);
+		g_queue_remove(&st_of(s->n)->intr_waits, w);
 	if (err < 0) {
 		fuse_reply_err(w->req, -err);
 		wait_free(w);
@@ -478,7 +465,7 @@ static void serve_waits(shm_local *s)
 			 * kept out while the bytes land). */
 			shm_flush *f = flush_new(s, w->kind == W_DWRITE ? DIPC_SHM_PROT_NONE
 									: DIPC_SHM_PROT_READ);
-			runs_add(f->runs, w->first, w->count);
+			dipc_shm_runs_add(f->runs, w->first, w->count);
 			f->w = w;
 			w->flushing = true;
 			flush_queue(f);
@@ -515,22 +502,126 @@ static void park_wait(shm_local *s, shm_wait *w)
 
 /* ---- acquiring pages from the manager ---- */
 
+/* ---- fetching pages from a peer's memfd (ShmFetch) ----
+ *
+ * The requester of a grant fetches the pages it lacks from the owner; the
+ * owner fetches the written pages a node gave back.  Runs are fetched in
+ * chunks that fit max_frame, FETCH_INFLIGHT at a time; put() stores each
+ * chunk (false: stop), end() runs once, when nothing is in flight any more,
+ * with 0 or the first error. */
+typedef bool (*fetch_put_fn)(void *ud, uint64_t first, const uint8_t *data, size_t len);
+typedef void (*fetch_end_fn)(void *ud, int err);
+
+typedef struct fetcher {
+	dipc_node *n;
+	char *from;
+	int32_t id;
+	GArray *runs;
+	guint next;
+	uint64_t next_page;
+	unsigned inflight;
+	int failed;
+	fetch_put_fn put;
+	fetch_end_fn end;
+	void *ud;
+} fetcher;
+
+typedef struct fetch_call {
+	fetcher *f;
+	uint64_t first, count;
+} fetch_call;
+
+static void fetch_pump(fetcher *f);
+
+static void fetch_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	fetch_call *fc = ud;
+	fetcher *f = fc->f;
+
+	if (err == 0 && reply->err)
+		err = -reply->err;
+	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_SHM_FETCH_REPLY)
+		err = -EPROTO;
+	if (err == 0 && reply->shm_fetch_reply->data.len != fc->count * PAGE)
+		err = -EPROTO;
+	if (err == 0 && !f->put(f->ud, fc->first, reply->shm_fetch_reply->data.data,
+				fc->count * PAGE))
+		err = -ECANCELED;
+	if (err < 0 && !f->failed)
+		f->failed = err;
+	g_free(fc);
+	f->inflight--;
+	fetch_pump(f);
+}
+
+static void fetch_pump(fetcher *f)
+{
+	uint64_t chunk = MAX(frame_pages(f->n, FETCH_PAGES), 1);
+
+	while (!f->failed && f->inflight < FETCH_INFLIGHT && f->next < f->runs->len) {
+		dipc_shm_run *r = &g_array_index(f->runs, dipc_shm_run, f->next);
+		if (f->next_page < r->first)
+			f->next_page = r->first;
+		if (f->next_page >= r->first + r->count) {
+			f->next++;
+			continue;
+		}
+		fetch_call *fc = g_new0(fetch_call, 1);
+		fc->f = f;
+		fc->first = f->next_page;
+		fc->count = MIN(chunk, r->first + r->count - f->next_page);
+		f->next_page += fc->count;
+		Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+		Dipc__ShmFetch q = DIPC__SHM_FETCH__INIT;
+		q.id = f->id;
+		q.first = fc->first;
+		q.count = fc->count;
+		env.body_case = DIPC__ENVELOPE__BODY_SHM_FETCH;
+		env.shm_fetch = &q;
+		int e = peer_call(f->n, f->from, &env, f->n->conf->request_timeout_ms, fetch_cb, fc);
+		if (e < 0) {
+			g_free(fc);
+			f->failed = e;
+			break;
+		}
+		f->inflight++;
+	}
+	if (f->inflight || (!f->failed && f->next < f->runs->len))
+		return;
+	fetch_end_fn end = f->end;
+	void *ud = f->ud;
+	int err = f->failed;
+	g_array_free(f->runs, TRUE);
+	g_free(f->from);
+	g_free(f);
+	end(ud, err);
+}
+
+/* Fetch runs (taken over) of segment id from peer `from`. */
+static void fetch_start(dipc_node *n, const char *from, int32_t id, GArray *runs,
+			fetch_put_fn put, fetch_end_fn end, void *ud)
+{
+	if (!from) {   /* the peer left the cluster meanwhile */
+		g_array_free(runs, TRUE);
+		end(ud, -EHOSTDOWN);
+		return;
+	}
+	fetcher *f = g_new0(fetcher, 1);
+	f->n = n;
+	f->from = g_strdup(from);
+	f->id = id;
+	f->runs = runs;
+	f->put = put;
+	f->end = end;
+	f->ud = ud;
+	fetch_pump(f);
+}
+
 typedef struct acq {
 	shm_local *s;
 	uint64_t first, count;
 	bool write;
-	/* fetches, FETCH_INFLIGHT at a time */
-	GArray *fetch;           /* runs still to fetch */
-	guint next;
-	uint64_t next_page;
-	unsigned inflight;
-	int failed;              /* first error, once in flight ones are back */
 } acq;
-
-typedef struct fetch_call {
-	acq *a;
-	uint64_t first, count;
-} fetch_call;
 
 #define STORE_MIN_PAGES 16
 
@@ -550,7 +641,7 @@ static void acquired(shm_local *s, uint64_t first, uint64_t count, bool write)
 		} else if (s->state[p] < PG_R) {
 			s->state[p] = PG_R;
 			if (fresh)
-				runs_add(fresh, p, 1);
+				dipc_shm_runs_add(fresh, p, 1);
 		}
 	}
 	/* A large read grant (segment mode): its pages go into the page cache
@@ -584,8 +675,6 @@ static void acq_fail(acq *a, int err)
 		}
 		l = next;
 	}
-	if (a->fetch)
-		g_array_free(a->fetch, TRUE);
 	g_free(a);
 	acquire_next(s);
 	local_free_if_idle(s);
@@ -610,8 +699,6 @@ static void acq_finish(acq *a)
 {
 	shm_local *s = a->s;
 	SHM_TRACE("shm: installed %d at %lu us", s->id, (unsigned long)(uv_hrtime() / 1000));
-	if (a->fetch)
-		g_array_free(a->fetch, TRUE);
 	uint64_t first = a->first, count = a->count;
 	bool write = a->write;
 	g_free(a);
@@ -626,70 +713,18 @@ static void acq_finish(acq *a)
 	send_done_to(n, owner, id);
 }
 
-static void fetch_more(acq *a);
-
-static void fetch_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+static bool acq_put(void *ud, uint64_t first, const uint8_t *data, size_t len)
 {
-	fetch_call *fc = ud;
-	acq *a = fc->a;
-
-	if (err == 0 && reply->err)
-		err = -reply->err;
-	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_SHM_FETCH_REPLY)
-		err = -EPROTO;
-	if (err == 0 && reply->shm_fetch_reply->data.len != fc->count * PAGE)
-		err = -EPROTO;
-	if (err == 0)
-		mem_write(a->s, fc->first * PAGE, reply->shm_fetch_reply->data.data,
-			  fc->count * PAGE);
-	else if (!a->failed)
-		a->failed = err;
-	g_free(fc);
-	a->inflight--;
-	fetch_more(a);
+	acq *a = ud;
+	return mem_write(a->s, first * PAGE, data, len) == 0;
 }
 
-/* Keep FETCH_INFLIGHT fetches of a->fetch on their way to the owner; once
- * all are back, finish (or fail). */
-static void fetch_more(acq *a)
+static void acq_end(void *ud, int err)
 {
-	uint64_t chunk = MAX(frame_pages(a->s->n, FETCH_PAGES), 1);
-
-	while (!a->failed && a->inflight < FETCH_INFLIGHT && a->next < a->fetch->len) {
-		dipc_shm_run *r = &g_array_index(a->fetch, dipc_shm_run, a->next);
-		if (a->next_page < r->first)
-			a->next_page = r->first;
-		if (a->next_page >= r->first + r->count) {
-			a->next++;
-			continue;
-		}
-		fetch_call *fc = g_new0(fetch_call, 1);
-		fc->a = a;
-		fc->first = a->next_page;
-		fc->count = MIN(chunk, r->first + r->count - a->next_page);
-		a->next_page += fc->count;
-		Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-		Dipc__ShmFetch f = DIPC__SHM_FETCH__INIT;
-		f.id = a->s->id;
-		f.first = fc->first;
-		f.count = fc->count;
-		env.body_case = DIPC__ENVELOPE__BODY_SHM_FETCH;
-		env.shm_fetch = &f;
-		int e = peer_call(a->s->n, a->s->owner, &env, a->s->n->conf->request_timeout_ms,
-				  fetch_cb, fc);
-		if (e < 0) {
-			g_free(fc);
-			a->failed = e;
-			break;
-		}
-		a->inflight++;
-	}
-	if (a->inflight)
-		return;
-	if (a->failed)
-		acq_fail(a, a->failed);
-	else if (a->next >= a->fetch->len)
-		acq_finish(a);
+	if (err < 0)
+		acq_fail(ud, err);
+	else
+		acq_finish(ud);
 }
 
 /* Install the bytes of a ShmPages message (inline) or list them to fetch. */
@@ -713,7 +748,7 @@ static bool pages_install(shm_local *s, const Dipc__ShmPages *pg, GArray *fetch)
 			mem_write(s, pg->first[i] * PAGE, pg->data.data + off, pg->count[i] * PAGE);
 			off += pg->count[i] * PAGE;
 		} else if (fetch) {
-			runs_add(fetch, pg->first[i], pg->count[i]);
+			dipc_shm_runs_add(fetch, pg->first[i], pg->count[i]);
 		}
 	}
 	return true;
@@ -741,13 +776,14 @@ static void acquire_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 			if (z->first[i] < s->npages && z->count[i] <= s->npages - z->first[i])
 				mem_zero(s, z->first[i], z->count[i]);
 	}
-	a->fetch = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
-	if (!pages_install(s, g->data, a->fetch)) {
+	GArray *fetch = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
+	if (!pages_install(s, g->data, fetch)) {
+		g_array_free(fetch, TRUE);
 		send_done(s);
 		acq_fail(a, -EPROTO);
 		return;
 	}
-	fetch_more(a);
+	fetch_start(s->n, s->owner, s->id, fetch, acq_put, acq_end, a);
 }
 
 static void mgr_request(shm_mgr *m, int node, uint64_t first, uint64_t count, bool write,
@@ -903,7 +939,7 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 
 	g_hash_table_steal(st_of(n)->procs, GINT_TO_POINTER(p->tgid));
 	if (p->in_intr)
-		g_queue_remove(&st_of(n)->intr, p);
+		g_queue_remove(&st_of(n)->intr_procs, p);
 	/* Detach first: the helper's answer lets the process finish exiting
 	 * (or exec'ing), and whoever waits for that must see the new count. */
 	g_hash_table_iter_init(&it, p->att);
@@ -1203,7 +1239,7 @@ static void flush_done(shm_flush *f)
 			const dipc_shm_run *r = &g_array_index(f->runs, dipc_shm_run, i);
 			for (uint64_t p = r->first; p < r->first + r->count && p < s->npages; p++) {
 				if (s->state[p] == PG_W)
-					runs_add(dirty, p, 1);
+					dipc_shm_runs_add(dirty, p, 1);
 				s->state[p] = f->to_read ? (s->state[p] ? PG_R : PG_I) : PG_I;
 			}
 		}
@@ -1238,7 +1274,7 @@ static void revoke_start(shm_local *s, const GArray *runs, bool to_read, dipc_co
 	for (guint i = 0; i < runs->len; i++) {
 		const dipc_shm_run *r = &g_array_index(runs, dipc_shm_run, i);
 		if (r->first < s->npages)
-			runs_add(f->runs, r->first, MIN(r->count, s->npages - r->first));
+			dipc_shm_runs_add(f->runs, r->first, MIN(r->count, s->npages - r->first));
 	}
 	f->revoke = true;
 	f->to_read = to_read;
@@ -1301,7 +1337,7 @@ static GArray *runs_from_pb(const Dipc__ShmPages *pg)
 	if (!pg)
 		return runs;
 	for (size_t i = 0; i < pg->n_first && i < pg->n_count; i++)
-		runs_add(runs, pg->first[i], pg->count[i]);
+		dipc_shm_runs_add(runs, pg->first[i], pg->count[i]);
 	return runs;
 }
 
@@ -1489,17 +1525,12 @@ static void mgr_timer_cb(uv_timer_t *t)
 typedef struct mrev {
 	shm_mgr *m;
 	int node;
-	GArray *fetch;
-	guint next;
-	uint64_t next_page;
 } mrev;
 
 static void mrev_end(mrev *x)
 {
 	shm_mgr *m = x->m;
 	int node = x->node;
-	if (x->fetch)
-		g_array_free(x->fetch, TRUE);
 	g_free(x);
 	m->calls--;
 	if (m->destroyed) {
@@ -1509,49 +1540,18 @@ static void mrev_end(mrev *x)
 	mgr_revoked(m, node);
 }
 
-static void mrev_fetch_more(mrev *x);
-
-static void mrev_fetch_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+static bool mrev_put(void *ud, uint64_t first, const uint8_t *data, size_t len)
 {
 	mrev *x = ud;
-	if (err == 0 && !reply->err && reply->body_case == DIPC__ENVELOPE__BODY_SHM_FETCH_REPLY &&
-	    !x->m->destroyed) {
-		const ProtobufCBinaryData *d = &reply->shm_fetch_reply->data;
-		mem_write(x->m->s, x->next_page * PAGE, d->data, d->len);
-		x->next_page += d->len / PAGE;
-		if (d->len) {
-			mrev_fetch_more(x);
-			return;
-		}
-	}
-	g_message("shm %d: written pages of %s are lost", x->m->s->id,
-		  x->m->names[x->node] ? x->m->names[x->node] : "?");
-	mrev_end(x);
+	return !x->m->destroyed && mem_write(x->m->s, first * PAGE, data, len) == 0;
 }
 
-static void mrev_fetch_more(mrev *x)
+static void mrev_fetched(void *ud, int err)
 {
-	while (!x->m->destroyed && x->next < x->fetch->len) {
-		dipc_shm_run *r = &g_array_index(x->fetch, dipc_shm_run, x->next);
-		if (x->next_page < r->first)
-			x->next_page = r->first;
-		if (x->next_page >= r->first + r->count) {
-			x->next++;
-			continue;
-		}
-		Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-		Dipc__ShmFetch f = DIPC__SHM_FETCH__INIT;
-		f.id = x->m->s->id;
-		f.first = x->next_page;
-		f.count = MIN(MAX(frame_pages(x->m->s->n, FETCH_PAGES), 1),
-			      r->first + r->count - x->next_page);
-		env.body_case = DIPC__ENVELOPE__BODY_SHM_FETCH;
-		env.shm_fetch = &f;
-		if (peer_call(x->m->s->n, x->m->names[x->node], &env,
-			      x->m->s->n->conf->request_timeout_ms, mrev_fetch_cb, x) < 0)
-			break;
-		return;
-	}
+	mrev *x = ud;
+	if (err < 0 && !x->m->destroyed)
+		g_message("shm %d: written pages of %s are lost: %s", x->m->s->id,
+			  x->m->names[x->node] ? x->m->names[x->node] : "?", g_strerror(-err));
 	mrev_end(x);
 }
 
@@ -1568,12 +1568,14 @@ static void mgr_revoke_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud
 		mrev_end(x);
 		return;
 	}
-	x->fetch = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
-	if (!pages_install(x->m->s, reply->shm_revoke_reply->dirty, x->fetch)) {
+	GArray *fetch = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
+	if (!pages_install(x->m->s, reply->shm_revoke_reply->dirty, fetch)) {
+		g_array_free(fetch, TRUE);
 		mrev_end(x);
 		return;
 	}
-	mrev_fetch_more(x);
+	fetch_start(x->m->s->n, x->m->names[x->node], x->m->s->id, fetch, mrev_put, mrev_fetched,
+		    x);
 }
 
 static void mgr_grant(shm_mgr *m);
@@ -1655,7 +1657,7 @@ static void mgr_grant(shm_mgr *m)
 	for (guint i = 0; i < lack->len; i++) {
 		const dipc_shm_run *lr = &g_array_index(lack, dipc_shm_run, i);
 		for (uint64_t p = lr->first; p < lr->first + lr->count; p++)
-			runs_add(dipc_shmseg_page_written(m->seg, p) ? data : zero, p, 1);
+			dipc_shm_runs_add(dipc_shmseg_page_written(m->seg, p) ? data : zero, p, 1);
 	}
 	dipc_shmseg_grant(m->seg, r->node, r->first, r->count, r->write, now);
 	if (!r->conn) {
@@ -1848,7 +1850,7 @@ static void detach_send(dipc_node *n, int32_t tgid, int32_t id, unsigned count)
 	op->who.pid = tgid;
 	op->who.caps = DIPC_CAPS_ALL;
 	op->id = id;
-	op->cmd = SHM_CMD_DETACH;
+	op->cmd = DIPC_SHM_CMD_DETACH;
 	op->val = (int32_t)count;
 	op->done = detach_done;
 	route_op(op);
@@ -1862,10 +1864,10 @@ void exec_shm(dipc_op *op, dipc_obj *o)
 	int r;
 
 	switch (op->cmd) {
-	case SHM_CMD_ATTACH:
+	case DIPC_SHM_CMD_ATTACH:
 		r = dipc_shmseg_attach(seg, &op->who, op->flags, op->fork, &op->sds);
 		break;
-	case SHM_CMD_DETACH:
+	case DIPC_SHM_CMD_DETACH:
 		dipc_shmseg_detach(seg, op->who.node, op->who.pid, (unsigned)MAX(op->val, 0));
 		r = 0;
 		break;
@@ -2024,7 +2026,7 @@ static void helper_intr_hook(fuse_req_t req, void *data)
 	 * process is exiting or exec'ing; handled after this request. */
 	if (!p->in_intr) {
 		p->in_intr = true;
-		g_queue_push_tail(&st_of(n)->intr, p);
+		g_queue_push_tail(&st_of(n)->intr_procs, p);
 	}
 }
 
@@ -2052,36 +2054,26 @@ void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 void shmglue_drain_interrupts(dipc_node *n)
 {
 	shm_state *st = st_of(n);
-	gpointer x;
+	shm_proc *p;
+	shm_wait *w;
 
 	if (!st)
 		return;
-	while ((x = g_queue_pop_head(&st->intr))) {
-		/* a shm_proc or a shm_wait: procs are found in the table */
-		bool is_proc = false;
-		GHashTableIter it;
-		gpointer v;
-		g_hash_table_iter_init(&it, st->procs);
-		while (g_hash_table_iter_next(&it, NULL, &v))
-			if (v == x)
-				is_proc = true;
-		if (is_proc) {
-			shm_proc *p = x;
-			p->in_intr = false;
-			if (!helper_killed(p->tgid, p->helper_tid)) {
-				/* spurious: the helper just waits again */
-				SHM_TRACE("shm: proc %d: helper interrupted, process lives", p->tgid);
-				if (p->wait_req) {
-					fuse_reply_err(p->wait_req, EINTR);
-					p->wait_req = NULL;
-				}
-				continue;
+	while ((p = g_queue_pop_head(&st->intr_procs))) {
+		p->in_intr = false;
+		if (!helper_killed(p->tgid, p->helper_tid)) {
+			/* spurious: the helper just waits again */
+			SHM_TRACE("shm: proc %d: helper interrupted, process lives", p->tgid);
+			if (p->wait_req) {
+				fuse_reply_err(p->wait_req, EINTR);
+				p->wait_req = NULL;
 			}
-			SHM_TRACE("shm: proc %d gone: helper interrupted", p->tgid);
-			proc_gone(n, p);
 			continue;
 		}
-		shm_wait *w = x;
+		SHM_TRACE("shm: proc %d gone: helper interrupted", p->tgid);
+		proc_gone(n, p);
+	}
+	while ((w = g_queue_pop_head(&st->intr_waits))) {
 		w->queued_intr = false;
 		w->interrupted = true;
 		if (w->flushing)
@@ -2102,7 +2094,8 @@ void shmglue_init(dipc_node *n)
 	shm_trace = g_getenv("DIPC_DEBUG") != NULL;
 	st->locals = g_hash_table_new(g_direct_hash, g_direct_equal);
 	st->procs = g_hash_table_new(g_direct_hash, g_direct_equal);
-	g_queue_init(&st->intr);
+	g_queue_init(&st->intr_waits);
+	g_queue_init(&st->intr_procs);
 	st->jobs = g_async_queue_new();
 	st->done = g_async_queue_new();
 	uv_async_init(n->loop, &st->done_async, inval_done_cb);
