@@ -425,6 +425,18 @@ static void shmdt_ioctl(int id)
 		dipc_ioctl(fd, DIPC_IOC_SHMDT, &at);
 }
 
+/* t's mapping is gone: out of the table, off the node's count, freed once
+ * the helper cannot be looking at it. */
+static void att_forget(struct att *t)
+{
+	att_remove(t);
+	while (atomic_load(&helper_in_apply))
+		sched_yield();
+	shmdt_ioctl(t->id);
+	free(t->prot);
+	free(t);
+}
+
 static void att_drop(struct att *t)
 {
 	/* Unmap under the attach's lock: munmap writes the dirty pages back
@@ -438,12 +450,7 @@ static void att_drop(struct att *t)
 	t->dying = true;
 	munmap((void *)t->start, t->len);
 	att_unlock(t, &old);
-	att_remove(t);
-	while (atomic_load(&helper_in_apply))
-		sched_yield();
-	shmdt_ioctl(t->id);
-	free(t->prot);
-	free(t);
+	att_forget(t);
 }
 
 static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
@@ -513,14 +520,8 @@ static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
 	if (shmflg & SHM_REMAP) {
 		for (int i = 0; i < MAX_ATT; i++) {
 			struct att *o = atomic_load(&atts[i]);
-			if (o && o->start >= (uintptr_t)p && o->start + o->len <= (uintptr_t)p + len) {
-				att_remove(o);
-				while (atomic_load(&helper_in_apply))
-					sched_yield();
-				shmdt_ioctl(o->id);
-				free(o->prot);
-				free(o);
-			}
+			if (o && o->start >= (uintptr_t)p && o->start + o->len <= (uintptr_t)p + len)
+				att_forget(o);
 		}
 	}
 
