@@ -321,5 +321,8 @@ void procwatch_fini(dipc_node *n);
 void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner);
 /* Announce the exits the loop has not seen yet (run before every operation). */
 void procwatch_flush(dipc_node *n);
+/* The values of table whose pidfd (fd_of(value)) says the process exited,
+ * in one poll(2) with no wait; a list for g_slist_free. */
+GSList *pidfds_exited(GHashTable *table, int (*fd_of)(gpointer v));
 
 #endif /* DIPC_FS_NODE_H */

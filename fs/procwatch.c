@@ -115,33 +115,51 @@ void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
  * announcement: every operation runs this first.  Free when nothing is
  * watched, one poll(2) otherwise.
  */
-void procwatch_flush(dipc_node *n)
+GSList *pidfds_exited(GHashTable *table, int (*fd_of)(gpointer v))
 {
-	guint count = n->procs ? g_hash_table_size(n->procs) : 0;
+	guint count = table ? g_hash_table_size(table) : 0;
 	g_autofree struct pollfd *fds = NULL;
-	g_autofree proc_watch **ws = NULL;
+	g_autofree gpointer *vs = NULL;
 	GHashTableIter it;
 	gpointer v;
+	GSList *exited = NULL;
 	guint i = 0;
 
 	if (count == 0)
-		return;
+		return NULL;
 	fds = g_new0(struct pollfd, count);
-	ws = g_new0(proc_watch *, count);
-	g_hash_table_iter_init(&it, n->procs);
+	vs = g_new0(gpointer, count);
+	g_hash_table_iter_init(&it, table);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		ws[i] = v;
-		fds[i].fd = ws[i]->pidfd;
+		vs[i] = v;
+		fds[i].fd = fd_of(v);   /* < 0: poll(2) ignores it */
 		fds[i].events = POLLIN;
 		i++;
 	}
 	if (poll(fds, count, 0) <= 0)
-		return;
-	for (i = 0; i < count; i++) {
-		if ((fds[i].revents & (POLLIN | POLLHUP)) &&
-		    g_hash_table_lookup(n->procs, GINT_TO_POINTER(ws[i]->pid)) == ws[i])
-			watch_exited(ws[i]);
+		return NULL;
+	for (i = 0; i < count; i++)
+		if (fds[i].revents & (POLLIN | POLLHUP))
+			exited = g_slist_prepend(exited, vs[i]);
+	return exited;
+}
+
+static int watch_pidfd(gpointer v)
+{
+	return ((proc_watch *)v)->pidfd;
+}
+
+void procwatch_flush(dipc_node *n)
+{
+	GSList *exited = pidfds_exited(n->procs, watch_pidfd);
+
+	for (GSList *l = exited; l; l = l->next) {
+		proc_watch *w = l->data;
+		/* an announcement on the way may have ended it already */
+		if (g_hash_table_lookup(n->procs, GINT_TO_POINTER(w->pid)) == w)
+			watch_exited(w);
 	}
+	g_slist_free(exited);
 }
 
 void procwatch_init(dipc_node *n)

@@ -36,7 +36,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -1011,24 +1010,19 @@ static bool proc_dead(int32_t tgid)
 /* Processes that exited before the loop polled their pidfd: gone now, so
  * that an operation of whoever reaped them sees their detaches (as
  * procwatch_flush does for SEM_UNDO). */
+static int proc_pidfd(gpointer v)
+{
+	return ((shm_proc *)v)->pidfd;
+}
+
 void shmglue_flush_exits(dipc_node *n)
 {
 	shm_state *st = st_of(n);
-	GHashTableIter it;
-	gpointer v;
-	GSList *dead = NULL;
+	GSList *dead;
 
-	if (!st || g_hash_table_size(st->procs) == 0)
+	if (!st)
 		return;
-	g_hash_table_iter_init(&it, st->procs);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		shm_proc *p = v;
-		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-		if (p->pidfd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP))) {
-			SHM_TRACE("shm: proc %d gone: flush revents %d", p->tgid, pfd.revents);
-			dead = g_slist_prepend(dead, p);
-		}
-	}
+	dead = pidfds_exited(st->procs, proc_pidfd);
 	for (GSList *l = dead; l; l = l->next) {
 		shm_proc *p = l->data;
 		/* a detach on the way may have flushed it already */
