@@ -30,6 +30,16 @@ ensure_packages "${BUILD_PKGS[@]}" python3-pytest python3-sysv-ipc php8.2-cli pe
 	redis-server util-linux iproute2
 build_tree
 
+# Some tests run programs as nobody (setpriv), through the shim in $BUILD.
+# A checkout in a private directory (mktemp -d makes it 0700) hides the
+# shim from nobody, and its calls would silently go to the kernel: open
+# the checkout itself to others; anything above it must already be.
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$BUILD/shim/libdipc.so"; then
+	chmod o+rx "$REPO" "$BUILD"
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$BUILD/shim/libdipc.so" ||
+		die "user nobody cannot read $BUILD/shim/libdipc.so (a directory above $REPO is closed to others)"
+fi
+
 say "unit tests: meson test -C $BUILD --print-errorlogs"
 meson test -C "$BUILD" --print-errorlogs
 
