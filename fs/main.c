@@ -153,6 +153,7 @@ void node_stop(dipc_node *n)
 	cluster_stop(n);
 	procwatch_fini(n);
 	shmglue_fini(n);
+	exitwatch_fini(n);
 	uv_poll_stop(&n->fuse_poll);
 	fuse_session_unmount(n->se);
 	uv_stop(n->loop);
@@ -235,6 +236,10 @@ int main(int argc, char **argv)
 
 	n->loop = uv_default_loop();
 	objects_init(n);
+	if (exitwatch_init(n) < 0) {
+		g_printerr("mount.dipcfs: cannot create the process-exit watch: %s\n", g_strerror(errno));
+		goto out;
+	}
 	procwatch_init(n);
 	shmglue_init(n);
 	if (cluster_start(n) < 0)

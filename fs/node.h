@@ -203,8 +203,10 @@ struct dipc_node {
 
 	struct shm_state *shm;       /* shmglue.c */
 
-	/* process watches (procwatch.c) */
+	/* process watches (procwatch.c), their exits (exitwatch.c) */
 	GHashTable *procs;           /* pid -> proc watch */
+	int exit_epfd;               /* every watched pidfd, EPOLLONESHOT */
+	uv_poll_t exit_poll;
 
 	/* identity cache (fuse_ops.c) */
 	GHashTable *idcache;         /* tid -> cached ident */
@@ -230,13 +232,29 @@ int fuse_attach_loop(dipc_node *n);
 void fuse_drain_interrupts(dipc_node *n);
 fuse_ino_t fuse_obj_ino(int kind, int32_t id);
 
-/* ---- cluster.c ---- */
+/* ---- cluster.c: start/stop of the parts below, the cluster status ---- */
 int cluster_start(dipc_node *n);
 void cluster_stop(dipc_node *n);
+char *cluster_describe(dipc_node *n);
+/* Connection parameters of this node (role, name, listen, secret). */
+dipc_conn_params node_conn_params(dipc_node *n, const dipc_conn_ops *ops, void *ud);
+
+/* ---- route.c: an op to its owner ---- */
 /* Send op to the owner of op->id (resolving it if needed); op->done runs once. */
 void route_op(dipc_op *op);
+void route_forget_node(dipc_node *n, const char *name);
+const char *cluster_owner_of(dipc_node *n, int32_t id);
+
+/* ---- referee_link.c: the referee connection ---- */
+void referee_link_start(dipc_node *n);
+void referee_link_stop(dipc_node *n);
 /* Ask the referee; cb runs once with err < 0 (transport) or the reply. */
 int referee_call(dipc_node *n, Dipc__Envelope *env, dipc_conn_reply_cb cb, void *ud);
+
+/* ---- peers.c: membership, outbound connections ---- */
+void peers_init(dipc_node *n);
+void peers_update(dipc_node *n, const Dipc__NodeList *nl);
+GSList *peers_conns(dipc_node *n);
 /* Send an op to a named peer (owner).  Completes op on reply or failure. */
 void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op);
 /* Forwarded op was interrupted: ask the owner to end it. */
@@ -246,8 +264,14 @@ void peer_notify_exit(dipc_node *n, const char *owner, int32_t pid);
  * 0 (cb runs once, later) or -errno (it will not run). */
 int peer_call(dipc_node *n, const char *name, Dipc__Envelope *env, unsigned timeout_ms,
 	      dipc_conn_reply_cb cb, void *ud);
-char *cluster_describe(dipc_node *n);
-const char *cluster_owner_of(dipc_node *n, int32_t id);
+
+/* ---- serve.c: the peer origin, inbound connections ---- */
+/* Remote request -> op -> exec_local -> reply. */
+void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
+void serve_conn_closed(dipc_node *n, dipc_conn *c);
+void serve_on_connection(uv_stream_t *server, int status);
+
+/* ---- opwire.c ---- */
 void ident_to_pb(const dipc_ident *who, Dipc__Ident *pb);
 void ident_from_pb(const Dipc__Ident *pb, dipc_ident *who);
 
@@ -264,25 +288,33 @@ void objects_node_down(dipc_node *n, const char *node_name);
 void objects_proc_exit(dipc_node *n, const char *node_name, int32_t pid);
 void exec_status(dipc_op *op);              /* OP_STATUS at the owner */
 
-/* ---- semglue.c ---- */
-/* Run op at this node, which owns op->id.  Completes now or parks. */
-void exec_local(dipc_op *op);
-/* Ends a parked op with err (interrupt, peer death); no-op if not parked. */
-void op_unpark(dipc_op *op, int err);
+/* ---- op.c: an op's life, parking ---- */
 dipc_op *op_new(dipc_node *n, enum dipc_op_type type);
 void op_free(dipc_op *op);
 void op_complete(dipc_op *op, int result);
-/* Cancel every op parked on behalf of conn (it closed). */
-void parked_conn_closed(dipc_node *n, dipc_conn *c);
-void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id);
-/* Remote request -> op -> exec_local -> reply. */
-void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
-dipc_sem_wake_fn semglue_wake_fn(void);
+/* Ends a parked op with err (interrupt, peer death); no-op if not parked. */
+void op_unpark(dipc_op *op, int err);
 GHashTable *parked_table_new(void);
 void park(dipc_op *op, dipc_obj *obj);
 void unpark(dipc_op *op);
+/* Cancel every op parked on behalf of conn (it closed). */
+void parked_conn_closed(dipc_node *n, dipc_conn *c);
+void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id);
 
-/* ---- msgglue.c ---- */
+/* ---- exec.c: execution at the owner ---- */
+/* Run op at this node, which owns op->id.  Completes now or parks. */
+void exec_local(dipc_op *op);
+/* Park op on obj unless max_parked is reached (then false: refuse, ENOMEM). */
+bool exec_may_park(dipc_op *op, dipc_obj *obj);
+const char *op_type_name(enum dipc_op_type type);
+
+/* ---- exec_sem.c ---- */
+void exec_semop(dipc_op *op, dipc_obj *obj);
+void exec_semctl(dipc_op *op, dipc_obj *obj);
+void exec_semarray(dipc_op *op, dipc_obj *obj);
+dipc_sem_wake_fn semglue_wake_fn(void);
+
+/* ---- exec_msg.c ---- */
 void exec_msg(dipc_op *op, dipc_obj *obj);
 dipc_msg_wake_fn msgglue_wake_fn(void);
 /* A received message could not be delivered: back to its queue's head. */
@@ -313,6 +345,23 @@ void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in);
 void shmglue_drain_interrupts(dipc_node *n);
 void shmglue_flush_exits(dipc_node *n);
+
+/* ---- exitwatch.c: process exits, one epoll fd for every pidfd ---- */
+typedef void (*dipc_exit_fn)(void *ud);
+typedef struct dipc_exit_watch {
+	int pidfd;                   /* the caller's; it closes it after exitwatch_del */
+	dipc_exit_fn fn;
+	void *ud;
+	bool armed;
+} dipc_exit_watch;
+int exitwatch_init(dipc_node *n);
+void exitwatch_fini(dipc_node *n);
+/* Watch pidfd: fn(ud) runs once, from the loop or exitwatch_flush, when the
+ * process has exited; it must end the watch (exitwatch_del). */
+int exitwatch_add(dipc_node *n, dipc_exit_watch *w, int pidfd, dipc_exit_fn fn, void *ud);
+void exitwatch_del(dipc_node *n, dipc_exit_watch *w);
+/* Run the callbacks of every exit already readable (before each operation). */
+void exitwatch_flush(dipc_node *n);
 
 /* ---- procwatch.c ---- */
 void procwatch_init(dipc_node *n);

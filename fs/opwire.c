@@ -7,6 +7,13 @@
  * op, and the owner's results travel back.  Everything else in fs/ works on
  * dipc_op only.
  *
+ * One codec per op type (the table at the end): its request and reply body
+ * cases and four functions, encode and decode of each direction.  Adding an
+ * op type is adding one row and its functions; the generic part (caller
+ * identity, errors, body-case checks) is written once, in opwire_request,
+ * opwire_parse_request, opwire_reply and opwire_apply_reply.  Decoders
+ * check every bound a peer could abuse before anything is allocated.
+ *
  * Envelopes built here hang off one opwire_msg allocation (sub-messages and
  * arrays included) so that one opwire_msg_free() releases all of it.
  */
@@ -104,242 +111,307 @@ static opwire_msg *msg_new(const dipc_ident *who)
 	return m;
 }
 
-opwire_msg *opwire_request(const dipc_op *op)
-{
-	opwire_msg *m = msg_new(&op->who);
+/* ---- requests ------------------------------------------------------------ */
 
-	switch (op->type) {
-	case OP_SHMCTL: {
-		Dipc__ShmCtl c = DIPC__SHM_CTL__INIT;
-		m->shm_ctl = c;
-		m->shm_ctl.id = op->id;
-		m->shm_ctl.cmd = op->cmd;
-		m->shm_ctl.set_uid = op->set_uid;
-		m->shm_ctl.set_gid = op->set_gid;
-		m->shm_ctl.set_mode = op->set_mode;
-		m->shm_ctl.flags = op->flags;
-		m->shm_ctl.count = op->val;
-		m->shm_ctl.fork = op->fork;
-		m->env.body_case = DIPC__ENVELOPE__BODY_SHM_CTL;
-		m->env.shm_ctl = &m->shm_ctl;
-		break;
-	}
-	case OP_GET: {
-		Dipc__ObjGet g = DIPC__OBJ_GET__INIT;
-		m->obj_get = g;
-		m->obj_get.id = op->id;
-		m->obj_get.flags = op->flags;
-		m->obj_get.size = op->size;
-		m->obj_get.kind = op->kind;
-		m->env.body_case = DIPC__ENVELOPE__BODY_OBJ_GET;
-		m->env.obj_get = &m->obj_get;
-		break;
-	}
-	case OP_SEMOP: {
-		Dipc__SemOp s = DIPC__SEM_OP__INIT;
-		m->sem_op = s;
-		m->sem_op.id = op->id;
-		m->sem_op.timeout_ns = op->timeout_ns;
-		m->u32a = g_new(uint32_t, op->nsops);
-		m->i32a = g_new(int32_t, op->nsops);
-		m->i32b = g_new(int32_t, op->nsops);
-		for (unsigned i = 0; i < op->nsops; i++) {
-			m->u32a[i] = op->sops[i].sem_num;
-			m->i32a[i] = op->sops[i].sem_op;
-			m->i32b[i] = op->sops[i].sem_flg;
-		}
-		m->sem_op.n_sem_num = m->sem_op.n_sem_op = m->sem_op.n_sem_flg = op->nsops;
-		m->sem_op.sem_num = m->u32a;
-		m->sem_op.sem_op = m->i32a;
-		m->sem_op.sem_flg = m->i32b;
-		m->env.body_case = DIPC__ENVELOPE__BODY_SEM_OP;
-		m->env.sem_op = &m->sem_op;
-		break;
-	}
-	case OP_SEMCTL:
-	case OP_SEMARRAY: {
-		Dipc__SemCtl s = DIPC__SEM_CTL__INIT;
-		m->sem_ctl = s;
-		m->sem_ctl.id = op->id;
-		m->sem_ctl.semnum = op->semnum;
-		m->sem_ctl.cmd = op->cmd;
-		m->sem_ctl.val = op->val;
-		m->sem_ctl.set_uid = op->set_uid;
-		m->sem_ctl.set_gid = op->set_gid;
-		m->sem_ctl.set_mode = op->set_mode;
-		if (op->type == OP_SEMARRAY && op->cmd == SETALL) {
-			m->u32a = g_new(uint32_t, op->nvals);
-			for (unsigned i = 0; i < op->nvals; i++)
-				m->u32a[i] = op->vals[i];
-			m->sem_ctl.n_vals = op->nvals;
-			m->sem_ctl.vals = m->u32a;
-		}
-		m->env.body_case = DIPC__ENVELOPE__BODY_SEM_CTL;
-		m->env.sem_ctl = &m->sem_ctl;
-		break;
-	}
-	case OP_MSGSND: {
-		Dipc__MsgSnd s = DIPC__MSG_SND__INIT;
-		m->msg_snd = s;
-		m->msg_snd.id = op->id;
-		m->msg_snd.mtype = op->msg->mtype;
-		m->msg_snd.text.len = op->msg->size;
-		m->msg_snd.text.data = (uint8_t *)op->msg->data;
-		m->msg_snd.flags = op->msgflg;
-		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_SND;
-		m->env.msg_snd = &m->msg_snd;
-		break;
-	}
-	case OP_MSGRCV: {
-		Dipc__MsgRcv s = DIPC__MSG_RCV__INIT;
-		m->msg_rcv = s;
-		m->msg_rcv.id = op->id;
-		m->msg_rcv.msgtyp = op->msgtyp;
-		m->msg_rcv.maxsize = op->maxsize;
-		m->msg_rcv.flags = op->msgflg;
-		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_RCV;
-		m->env.msg_rcv = &m->msg_rcv;
-		break;
-	}
-	case OP_MSGREQUEUE: {
-		Dipc__MsgRequeue s = DIPC__MSG_REQUEUE__INIT;
-		m->msg_requeue = s;
-		m->msg_requeue.id = op->id;
-		m->msg_requeue.mtype = op->msg->mtype;
-		m->msg_requeue.text.len = op->msg->size;
-		m->msg_requeue.text.data = (uint8_t *)op->msg->data;
-		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_REQUEUE;
-		m->env.msg_requeue = &m->msg_requeue;
-		break;
-	}
-	case OP_MSGCTL: {
-		Dipc__MsgCtl s = DIPC__MSG_CTL__INIT;
-		m->msg_ctl = s;
-		m->msg_ctl.id = op->id;
-		m->msg_ctl.cmd = op->cmd;
-		m->msg_ctl.set_uid = op->set_uid;
-		m->msg_ctl.set_gid = op->set_gid;
-		m->msg_ctl.set_mode = op->set_mode;
-		m->msg_ctl.set_qbytes = op->set_qbytes;
-		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_CTL;
-		m->env.msg_ctl = &m->msg_ctl;
-		break;
-	}
-	case OP_STATUS: {
-		Dipc__StatusText s = DIPC__STATUS_TEXT__INIT;
-		m->status_text = s;
-		m->status_text.id = op->id;
-		m->env.body_case = DIPC__ENVELOPE__BODY_STATUS_TEXT;
-		m->env.status_text = &m->status_text;
-		break;
-	}
-	}
-	return m;
+static void shmctl_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__ShmCtl c = DIPC__SHM_CTL__INIT;
+	m->shm_ctl = c;
+	m->shm_ctl.id = op->id;
+	m->shm_ctl.cmd = op->cmd;
+	m->shm_ctl.set_uid = op->set_uid;
+	m->shm_ctl.set_gid = op->set_gid;
+	m->shm_ctl.set_mode = op->set_mode;
+	m->shm_ctl.flags = op->flags;
+	m->shm_ctl.count = op->val;
+	m->shm_ctl.fork = op->fork;
+	m->env.shm_ctl = &m->shm_ctl;
 }
 
-/* Bounds on what a peer may ask for, checked before anything is allocated. */
-int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op)
+static int shmctl_dec(const Dipc__Envelope *env, dipc_op *op)
 {
-	ident_from_pb(env->caller, &op->who);
-	switch (env->body_case) {
-	case DIPC__ENVELOPE__BODY_SHM_CTL: {
-		const Dipc__ShmCtl *c = env->shm_ctl;
-		op->type = OP_SHMCTL;
-		op->id = c->id;
-		op->cmd = c->cmd;
-		op->set_uid = c->set_uid;
-		op->set_gid = c->set_gid;
-		op->set_mode = c->set_mode;
-		op->flags = c->flags;
-		op->val = c->count;
-		op->fork = c->fork;
-		return 0;
+	const Dipc__ShmCtl *c = env->shm_ctl;
+	op->id = c->id;
+	op->cmd = c->cmd;
+	op->set_uid = c->set_uid;
+	op->set_gid = c->set_gid;
+	op->set_mode = c->set_mode;
+	op->flags = c->flags;
+	op->val = c->count;
+	op->fork = c->fork;
+	return 0;
+}
+
+static void get_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__ObjGet g = DIPC__OBJ_GET__INIT;
+	m->obj_get = g;
+	m->obj_get.id = op->id;
+	m->obj_get.flags = op->flags;
+	m->obj_get.size = op->size;
+	m->obj_get.kind = op->kind;
+	m->env.obj_get = &m->obj_get;
+}
+
+static int get_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	op->id = env->obj_get->id;
+	op->flags = env->obj_get->flags;
+	op->size = env->obj_get->size;
+	op->kind = env->obj_get->kind;
+	return 0;
+}
+
+static void semop_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__SemOp s = DIPC__SEM_OP__INIT;
+	m->sem_op = s;
+	m->sem_op.id = op->id;
+	m->sem_op.timeout_ns = op->timeout_ns;
+	m->u32a = g_new(uint32_t, MAX(op->nsops, 1));
+	m->i32a = g_new(int32_t, MAX(op->nsops, 1));
+	m->i32b = g_new(int32_t, MAX(op->nsops, 1));
+	for (unsigned i = 0; i < op->nsops; i++) {
+		m->u32a[i] = op->sops[i].sem_num;
+		m->i32a[i] = op->sops[i].sem_op;
+		m->i32b[i] = op->sops[i].sem_flg;
 	}
-	case DIPC__ENVELOPE__BODY_OBJ_GET:
-		op->type = OP_GET;
-		op->id = env->obj_get->id;
-		op->flags = env->obj_get->flags;
-		op->size = env->obj_get->size;
-		op->kind = env->obj_get->kind;
-		return 0;
-	case DIPC__ENVELOPE__BODY_SEM_OP: {
-		const Dipc__SemOp *s = env->sem_op;
-		op->type = OP_SEMOP;
-		op->id = s->id;
-		op->timeout_ns = s->timeout_ns;
-		if (s->n_sem_num != s->n_sem_op || s->n_sem_num != s->n_sem_flg ||
-		    s->n_sem_num > DIPC_SEMOPM_MAX)
-			return -EINVAL;
-		op->nsops = s->n_sem_num;
-		op->sops = g_new(struct dipc_sembuf, MAX(op->nsops, 1));
-		for (unsigned i = 0; i < op->nsops; i++) {
-			op->sops[i].sem_num = (uint16_t)MIN(s->sem_num[i], 0xffffu);
-			op->sops[i].sem_op = (int16_t)CLAMP(s->sem_op[i], INT16_MIN, INT16_MAX);
-			op->sops[i].sem_flg = (int16_t)s->sem_flg[i];
-		}
-		return 0;
+	m->sem_op.n_sem_num = m->sem_op.n_sem_op = m->sem_op.n_sem_flg = op->nsops;
+	m->sem_op.sem_num = m->u32a;
+	m->sem_op.sem_op = m->i32a;
+	m->sem_op.sem_flg = m->i32b;
+	m->env.sem_op = &m->sem_op;
+}
+
+static int semop_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	const Dipc__SemOp *s = env->sem_op;
+	op->id = s->id;
+	op->timeout_ns = s->timeout_ns;
+	if (s->n_sem_num != s->n_sem_op || s->n_sem_num != s->n_sem_flg ||
+	    s->n_sem_num > DIPC_SEMOPM_MAX)
+		return -EINVAL;
+	op->nsops = s->n_sem_num;
+	op->sops = g_new(struct dipc_sembuf, MAX(op->nsops, 1));
+	for (unsigned i = 0; i < op->nsops; i++) {
+		op->sops[i].sem_num = (uint16_t)MIN(s->sem_num[i], 0xffffu);
+		op->sops[i].sem_op = (int16_t)CLAMP(s->sem_op[i], INT16_MIN, INT16_MAX);
+		op->sops[i].sem_flg = (int16_t)s->sem_flg[i];
 	}
-	case DIPC__ENVELOPE__BODY_SEM_CTL: {
-		const Dipc__SemCtl *s = env->sem_ctl;
-		op->type = (s->cmd == GETALL || s->cmd == SETALL) ? OP_SEMARRAY : OP_SEMCTL;
-		op->id = s->id;
-		op->semnum = s->semnum;
-		op->cmd = s->cmd;
-		op->val = s->val;
-		op->set_uid = s->set_uid;
-		op->set_gid = s->set_gid;
-		op->set_mode = s->set_mode;
-		if (s->n_vals > DIPC_SEMMSL_MAX)
-			return -EINVAL;
-		if (op->type == OP_SEMARRAY) {
-			op->nvals = op->cmd == SETALL ? s->n_vals : DIPC_SEMMSL_MAX;
-			op->vals = g_new0(uint16_t, MAX(op->nvals, 1));
-			if (op->cmd == SETALL)
-				for (unsigned i = 0; i < op->nvals; i++)
-					op->vals[i] = (uint16_t)MIN(s->vals[i], 0xffffu);
-		}
-		return 0;
+	return 0;
+}
+
+/* OP_SEMCTL and OP_SEMARRAY share one wire message: GETALL/SETALL are arrays. */
+static void semctl_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__SemCtl s = DIPC__SEM_CTL__INIT;
+	m->sem_ctl = s;
+	m->sem_ctl.id = op->id;
+	m->sem_ctl.semnum = op->semnum;
+	m->sem_ctl.cmd = op->cmd;
+	m->sem_ctl.val = op->val;
+	m->sem_ctl.set_uid = op->set_uid;
+	m->sem_ctl.set_gid = op->set_gid;
+	m->sem_ctl.set_mode = op->set_mode;
+	if (op->type == OP_SEMARRAY && op->cmd == SETALL) {
+		m->u32a = g_new(uint32_t, MAX(op->nvals, 1));
+		for (unsigned i = 0; i < op->nvals; i++)
+			m->u32a[i] = op->vals[i];
+		m->sem_ctl.n_vals = op->nvals;
+		m->sem_ctl.vals = m->u32a;
 	}
-	case DIPC__ENVELOPE__BODY_MSG_SND:
-		op->type = OP_MSGSND;
-		op->id = env->msg_snd->id;
-		op->msgflg = env->msg_snd->flags;
-		if (env->msg_snd->text.len > DIPC_MSGMAX_MAX)
-			return -EINVAL;
-		op->msg = dipc_msg_new(env->msg_snd->mtype, env->msg_snd->text.data,
-				       env->msg_snd->text.len);
-		return 0;
-	case DIPC__ENVELOPE__BODY_MSG_RCV:
-		op->type = OP_MSGRCV;
-		op->id = env->msg_rcv->id;
-		op->msgtyp = env->msg_rcv->msgtyp;
-		op->maxsize = env->msg_rcv->maxsize;
-		op->msgflg = env->msg_rcv->flags;
-		return 0;
-	case DIPC__ENVELOPE__BODY_MSG_REQUEUE:
-		op->type = OP_MSGREQUEUE;
-		op->id = env->msg_requeue->id;
-		if (env->msg_requeue->text.len > DIPC_MSGMAX_MAX)
-			return -EINVAL;
-		op->msg = dipc_msg_new(env->msg_requeue->mtype, env->msg_requeue->text.data,
-				       env->msg_requeue->text.len);
-		return 0;
-	case DIPC__ENVELOPE__BODY_MSG_CTL:
-		op->type = OP_MSGCTL;
-		op->id = env->msg_ctl->id;
-		op->cmd = env->msg_ctl->cmd;
-		op->set_uid = env->msg_ctl->set_uid;
-		op->set_gid = env->msg_ctl->set_gid;
-		op->set_mode = env->msg_ctl->set_mode;
-		op->set_qbytes = env->msg_ctl->set_qbytes;
-		return 0;
-	case DIPC__ENVELOPE__BODY_STATUS_TEXT:
-		op->type = OP_STATUS;
-		op->id = env->status_text->id;
-		return 0;
-	default:
-		return -EPROTO;
+	m->env.sem_ctl = &m->sem_ctl;
+}
+
+static int semctl_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	const Dipc__SemCtl *s = env->sem_ctl;
+	op->type = (s->cmd == GETALL || s->cmd == SETALL) ? OP_SEMARRAY : OP_SEMCTL;
+	op->id = s->id;
+	op->semnum = s->semnum;
+	op->cmd = s->cmd;
+	op->val = s->val;
+	op->set_uid = s->set_uid;
+	op->set_gid = s->set_gid;
+	op->set_mode = s->set_mode;
+	if (s->n_vals > DIPC_SEMMSL_MAX)
+		return -EINVAL;
+	if (op->type == OP_SEMARRAY) {
+		op->nvals = op->cmd == SETALL ? s->n_vals : DIPC_SEMMSL_MAX;
+		op->vals = g_new0(uint16_t, MAX(op->nvals, 1));
+		if (op->cmd == SETALL)
+			for (unsigned i = 0; i < op->nvals; i++)
+				op->vals[i] = (uint16_t)MIN(s->vals[i], 0xffffu);
 	}
+	return 0;
+}
+
+static void msgsnd_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__MsgSnd s = DIPC__MSG_SND__INIT;
+	m->msg_snd = s;
+	m->msg_snd.id = op->id;
+	m->msg_snd.mtype = op->msg->mtype;
+	m->msg_snd.text.len = op->msg->size;
+	m->msg_snd.text.data = (uint8_t *)op->msg->data;
+	m->msg_snd.flags = op->msgflg;
+	m->env.msg_snd = &m->msg_snd;
+}
+
+static int msgsnd_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	op->id = env->msg_snd->id;
+	op->msgflg = env->msg_snd->flags;
+	if (env->msg_snd->text.len > DIPC_MSGMAX_MAX)
+		return -EINVAL;
+	op->msg = dipc_msg_new(env->msg_snd->mtype, env->msg_snd->text.data,
+			       env->msg_snd->text.len);
+	return 0;
+}
+
+static void msgrcv_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__MsgRcv s = DIPC__MSG_RCV__INIT;
+	m->msg_rcv = s;
+	m->msg_rcv.id = op->id;
+	m->msg_rcv.msgtyp = op->msgtyp;
+	m->msg_rcv.maxsize = op->maxsize;
+	m->msg_rcv.flags = op->msgflg;
+	m->env.msg_rcv = &m->msg_rcv;
+}
+
+static int msgrcv_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	op->id = env->msg_rcv->id;
+	op->msgtyp = env->msg_rcv->msgtyp;
+	op->maxsize = env->msg_rcv->maxsize;
+	op->msgflg = env->msg_rcv->flags;
+	return 0;
+}
+
+static void requeue_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__MsgRequeue s = DIPC__MSG_REQUEUE__INIT;
+	m->msg_requeue = s;
+	m->msg_requeue.id = op->id;
+	m->msg_requeue.mtype = op->msg->mtype;
+	m->msg_requeue.text.len = op->msg->size;
+	m->msg_requeue.text.data = (uint8_t *)op->msg->data;
+	m->env.msg_requeue = &m->msg_requeue;
+}
+
+static int requeue_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	op->id = env->msg_requeue->id;
+	if (env->msg_requeue->text.len > DIPC_MSGMAX_MAX)
+		return -EINVAL;
+	op->msg = dipc_msg_new(env->msg_requeue->mtype, env->msg_requeue->text.data,
+			       env->msg_requeue->text.len);
+	return 0;
+}
+
+static void msgctl_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__MsgCtl s = DIPC__MSG_CTL__INIT;
+	m->msg_ctl = s;
+	m->msg_ctl.id = op->id;
+	m->msg_ctl.cmd = op->cmd;
+	m->msg_ctl.set_uid = op->set_uid;
+	m->msg_ctl.set_gid = op->set_gid;
+	m->msg_ctl.set_mode = op->set_mode;
+	m->msg_ctl.set_qbytes = op->set_qbytes;
+	m->env.msg_ctl = &m->msg_ctl;
+}
+
+static int msgctl_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	op->id = env->msg_ctl->id;
+	op->cmd = env->msg_ctl->cmd;
+	op->set_uid = env->msg_ctl->set_uid;
+	op->set_gid = env->msg_ctl->set_gid;
+	op->set_mode = env->msg_ctl->set_mode;
+	op->set_qbytes = env->msg_ctl->set_qbytes;
+	return 0;
+}
+
+static void status_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__StatusText s = DIPC__STATUS_TEXT__INIT;
+	m->status_text = s;
+	m->status_text.id = op->id;
+	m->env.status_text = &m->status_text;
+}
+
+static int status_dec(const Dipc__Envelope *env, dipc_op *op)
+{
+	op->id = env->status_text->id;
+	return 0;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void shmctl_rep_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__ShmCtlReply r = DIPC__SHM_CTL_REPLY__INIT;
+	Dipc__ShmidDs d = DIPC__SHMID_DS__INIT;
+	const struct dipc_shmid_ds *x = &op->sds;
+	m->shm_ctl_reply = r;
+	m->sds = d;
+	m->sds.key = x->perm.key;
+	m->sds.uid = x->perm.uid;
+	m->sds.gid = x->perm.gid;
+	m->sds.cuid = x->perm.cuid;
+	m->sds.cgid = x->perm.cgid;
+	m->sds.mode = x->perm.mode;
+	m->sds.seq = x->perm.seq;
+	m->sds.segsz = x->segsz;
+	m->sds.atime = x->atime;
+	m->sds.dtime = x->dtime;
+	m->sds.ctime = x->ctime;
+	m->sds.cpid = x->cpid;
+	m->sds.lpid = x->lpid;
+	m->sds.nattch = x->nattch;
+	m->shm_ctl_reply.result = op->result;
+	m->shm_ctl_reply.ds = &m->sds;
+	m->shm_ctl_reply.destroyed = op->destroyed;
+	m->env.shm_ctl_reply = &m->shm_ctl_reply;
+}
+
+static int shmctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
+{
+	const Dipc__ShmidDs *d = r->shm_ctl_reply->ds;
+	memset(&op->sds, 0, sizeof(op->sds));
+	if (d) {
+		op->sds.perm.key = d->key;
+		op->sds.perm.uid = d->uid;
+		op->sds.perm.gid = d->gid;
+		op->sds.perm.cuid = d->cuid;
+		op->sds.perm.cgid = d->cgid;
+		op->sds.perm.mode = d->mode;
+		op->sds.perm.seq = d->seq;
+		op->sds.segsz = d->segsz;
+		op->sds.atime = d->atime;
+		op->sds.dtime = d->dtime;
+		op->sds.ctime = d->ctime;
+		op->sds.cpid = d->cpid;
+		op->sds.lpid = d->lpid;
+		op->sds.nattch = d->nattch;
+	}
+	op->destroyed = r->shm_ctl_reply->destroyed;
+	return r->shm_ctl_reply->result;
+}
+
+static void get_rep_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__ObjGetReply r = DIPC__OBJ_GET_REPLY__INIT;
+	m->obj_get_reply = r;
+	m->obj_get_reply.id = op->result;
+	m->env.obj_get_reply = &m->obj_get_reply;
+}
+
+static int get_rep_dec(dipc_op *op, const Dipc__Envelope *r)
+{
+	return r->obj_get_reply->id;
 }
 
 static void ds_to_pb(const struct dipc_semid_ds *ds, Dipc__SemidDs *pb)
@@ -375,123 +447,214 @@ static void ds_from_pb(const Dipc__SemidDs *pb, struct dipc_semid_ds *ds)
 	ds->nsems = pb->nsems;
 }
 
+static void semctl_rep_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__SemCtlReply r = DIPC__SEM_CTL_REPLY__INIT;
+	m->sem_ctl_reply = r;
+	m->sem_ctl_reply.result = op->result;
+	ds_to_pb(&op->ds, &m->ds);
+	m->sem_ctl_reply.ds = &m->ds;
+	if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
+		m->u32a = g_new(uint32_t, MAX(op->nvals, 1));
+		for (unsigned i = 0; i < op->nvals; i++)
+			m->u32a[i] = op->vals[i];
+		m->sem_ctl_reply.n_vals = op->nvals;
+		m->sem_ctl_reply.vals = m->u32a;
+	}
+	m->env.sem_ctl_reply = &m->sem_ctl_reply;
+}
+
+static int semctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
+{
+	const Dipc__SemCtlReply *s = r->sem_ctl_reply;
+	ds_from_pb(s->ds, &op->ds);
+	if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
+		if (s->n_vals > op->nvals)
+			return -EPROTO;
+		for (unsigned i = 0; i < s->n_vals; i++)
+			op->vals[i] = (uint16_t)s->vals[i];
+		op->nvals = s->n_vals;
+	}
+	return s->result;
+}
+
+static void msgrcv_rep_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__MsgRcvReply r = DIPC__MSG_RCV_REPLY__INIT;
+	m->msg_rcv_reply = r;
+	m->msg_rcv_reply.mtype = op->msg->mtype;
+	m->msg_rcv_reply.text.len = op->msg->size;
+	m->msg_rcv_reply.text.data = (uint8_t *)op->msg->data;
+	m->msg_rcv_reply.delivered = (uint64_t)op->result;
+	m->env.msg_rcv_reply = &m->msg_rcv_reply;
+}
+
+static int msgrcv_rep_dec(dipc_op *op, const Dipc__Envelope *r)
+{
+	const Dipc__MsgRcvReply *s = r->msg_rcv_reply;
+	if (s->text.len > DIPC_MSGMAX_MAX || s->delivered > s->text.len)
+		return -EPROTO;
+	dipc_msg_free(op->msg);
+	op->msg = dipc_msg_new(s->mtype, s->text.data, s->text.len);
+	op->mtype = s->mtype;
+	return (int)s->delivered;
+}
+
+static void msgctl_rep_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__MsgCtlReply r = DIPC__MSG_CTL_REPLY__INIT;
+	Dipc__MsqidDs d = DIPC__MSQID_DS__INIT;
+	m->msg_ctl_reply = r;
+	m->mds = d;
+	m->msg_ctl_reply.result = op->result;
+	m->mds.key = op->mds.perm.key;
+	m->mds.uid = op->mds.perm.uid;
+	m->mds.gid = op->mds.perm.gid;
+	m->mds.cuid = op->mds.perm.cuid;
+	m->mds.cgid = op->mds.perm.cgid;
+	m->mds.mode = op->mds.perm.mode;
+	m->mds.seq = op->mds.perm.seq;
+	m->mds.stime = op->mds.stime;
+	m->mds.rtime = op->mds.rtime;
+	m->mds.ctime = op->mds.ctime;
+	m->mds.cbytes = op->mds.cbytes;
+	m->mds.qnum = op->mds.qnum;
+	m->mds.qbytes = op->mds.qbytes;
+	m->mds.lspid = op->mds.lspid;
+	m->mds.lrpid = op->mds.lrpid;
+	m->msg_ctl_reply.ds = &m->mds;
+	m->env.msg_ctl_reply = &m->msg_ctl_reply;
+}
+
+static int msgctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
+{
+	const Dipc__MsqidDs *d = r->msg_ctl_reply->ds;
+	memset(&op->mds, 0, sizeof(op->mds));
+	if (d) {
+		op->mds.perm.key = d->key;
+		op->mds.perm.uid = d->uid;
+		op->mds.perm.gid = d->gid;
+		op->mds.perm.cuid = d->cuid;
+		op->mds.perm.cgid = d->cgid;
+		op->mds.perm.mode = d->mode;
+		op->mds.perm.seq = d->seq;
+		op->mds.stime = d->stime;
+		op->mds.rtime = d->rtime;
+		op->mds.ctime = d->ctime;
+		op->mds.cbytes = d->cbytes;
+		op->mds.qnum = d->qnum;
+		op->mds.qbytes = d->qbytes;
+		op->mds.lspid = d->lspid;
+		op->mds.lrpid = d->lrpid;
+	}
+	return r->msg_ctl_reply->result;
+}
+
+static void status_rep_enc(const dipc_op *op, opwire_msg *m)
+{
+	Dipc__StatusTextReply r = DIPC__STATUS_TEXT_REPLY__INIT;
+	m->status_text_reply = r;
+	m->status_text_reply.text = op->text ? op->text : "";
+	m->status_text_reply.uid = op->st_uid;
+	m->status_text_reply.gid = op->st_gid;
+	m->status_text_reply.mode = op->st_mode;
+	m->status_text_reply.size = op->size;
+	m->env.status_text_reply = &m->status_text_reply;
+}
+
+static int status_rep_dec(dipc_op *op, const Dipc__Envelope *r)
+{
+	const Dipc__StatusTextReply *s = r->status_text_reply;
+	g_free(op->text);
+	op->text = g_strdup(s->text ? s->text : "");
+	op->st_uid = s->uid;
+	op->st_gid = s->gid;
+	op->st_mode = s->mode;
+	op->size = s->size;
+	return 0;
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define B(x) DIPC__ENVELOPE__BODY_##x
+
+/* Reply body case 0: success carries no body (the op's result is 0). */
+static const opwire_codec codecs[] = {
+	[OP_GET] = { "GET", B(OBJ_GET), B(OBJ_GET_REPLY),
+		     get_enc, get_dec, get_rep_enc, get_rep_dec },
+	[OP_SEMOP] = { "SEMOP", B(SEM_OP), 0, semop_enc, semop_dec, NULL, NULL },
+	[OP_SEMCTL] = { "SEMCTL", B(SEM_CTL), B(SEM_CTL_REPLY),
+			semctl_enc, semctl_dec, semctl_rep_enc, semctl_rep_dec },
+	[OP_SEMARRAY] = { "SEMARRAY", B(SEM_CTL), B(SEM_CTL_REPLY),
+			  semctl_enc, semctl_dec, semctl_rep_enc, semctl_rep_dec },
+	[OP_STATUS] = { "STATUS", B(STATUS_TEXT), B(STATUS_TEXT_REPLY),
+			status_enc, status_dec, status_rep_enc, status_rep_dec },
+	[OP_MSGSND] = { "MSGSND", B(MSG_SND), 0, msgsnd_enc, msgsnd_dec, NULL, NULL },
+	[OP_MSGRCV] = { "MSGRCV", B(MSG_RCV), B(MSG_RCV_REPLY),
+			msgrcv_enc, msgrcv_dec, msgrcv_rep_enc, msgrcv_rep_dec },
+	[OP_MSGCTL] = { "MSGCTL", B(MSG_CTL), B(MSG_CTL_REPLY),
+			msgctl_enc, msgctl_dec, msgctl_rep_enc, msgctl_rep_dec },
+	[OP_MSGREQUEUE] = { "MSGREQUEUE", B(MSG_REQUEUE), 0,
+			    requeue_enc, requeue_dec, NULL, NULL },
+	[OP_SHMCTL] = { "SHMCTL", B(SHM_CTL), B(SHM_CTL_REPLY),
+			shmctl_enc, shmctl_dec, shmctl_rep_enc, shmctl_rep_dec },
+};
+
+#undef B
+
+const opwire_codec *opwire_codec_of(enum dipc_op_type type)
+{
+	if ((size_t)type >= G_N_ELEMENTS(codecs) || !codecs[type].name)
+		return NULL;
+	return &codecs[type];
+}
+
+/* The op type a request body starts as (its decoder may refine it). */
+static enum dipc_op_type type_of_request(Dipc__Envelope__BodyCase body)
+{
+	for (size_t t = 0; t < G_N_ELEMENTS(codecs); t++)
+		if (codecs[t].name && codecs[t].req_case == body)
+			return (enum dipc_op_type)t;
+	return 0;
+}
+
+/* ---- the generic part ---------------------------------------------------- */
+
+opwire_msg *opwire_request(const dipc_op *op)
+{
+	const opwire_codec *c = opwire_codec_of(op->type);
+	opwire_msg *m = msg_new(&op->who);
+
+	g_assert(c);   /* every op type has a row: a missing one is a build bug */
+	m->env.body_case = c->req_case;
+	c->encode_req(op, m);
+	return m;
+}
+
+int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op)
+{
+	enum dipc_op_type t = type_of_request(env->body_case);
+
+	ident_from_pb(env->caller, &op->who);
+	if (!t)
+		return -EPROTO;
+	op->type = t;
+	return codecs[t].decode_req(env, op);
+}
+
 /* The reply to a request: err carries -result when it failed. */
 opwire_msg *opwire_reply(const dipc_op *op)
 {
+	const opwire_codec *c = opwire_codec_of(op->type);
 	opwire_msg *m = msg_new(NULL);
 
 	if (op->result < 0) {
 		m->env.err = -op->result;
 		return m;
 	}
-	switch (op->type) {
-	case OP_SHMCTL: {
-		Dipc__ShmCtlReply r = DIPC__SHM_CTL_REPLY__INIT;
-		Dipc__ShmidDs d = DIPC__SHMID_DS__INIT;
-		const struct dipc_shmid_ds *x = &op->sds;
-		m->shm_ctl_reply = r;
-		m->sds = d;
-		m->sds.key = x->perm.key;
-		m->sds.uid = x->perm.uid;
-		m->sds.gid = x->perm.gid;
-		m->sds.cuid = x->perm.cuid;
-		m->sds.cgid = x->perm.cgid;
-		m->sds.mode = x->perm.mode;
-		m->sds.seq = x->perm.seq;
-		m->sds.segsz = x->segsz;
-		m->sds.atime = x->atime;
-		m->sds.dtime = x->dtime;
-		m->sds.ctime = x->ctime;
-		m->sds.cpid = x->cpid;
-		m->sds.lpid = x->lpid;
-		m->sds.nattch = x->nattch;
-		m->shm_ctl_reply.result = op->result;
-		m->shm_ctl_reply.ds = &m->sds;
-		m->shm_ctl_reply.destroyed = op->destroyed;
-		m->env.body_case = DIPC__ENVELOPE__BODY_SHM_CTL_REPLY;
-		m->env.shm_ctl_reply = &m->shm_ctl_reply;
-		break;
-	}
-	case OP_GET: {
-		Dipc__ObjGetReply r = DIPC__OBJ_GET_REPLY__INIT;
-		m->obj_get_reply = r;
-		m->obj_get_reply.id = op->result;
-		m->env.body_case = DIPC__ENVELOPE__BODY_OBJ_GET_REPLY;
-		m->env.obj_get_reply = &m->obj_get_reply;
-		break;
-	}
-	case OP_SEMOP:
-		break;   /* success needs no body */
-	case OP_SEMCTL:
-	case OP_SEMARRAY: {
-		Dipc__SemCtlReply r = DIPC__SEM_CTL_REPLY__INIT;
-		m->sem_ctl_reply = r;
-		m->sem_ctl_reply.result = op->result;
-		ds_to_pb(&op->ds, &m->ds);
-		m->sem_ctl_reply.ds = &m->ds;
-		if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
-			m->u32a = g_new(uint32_t, MAX(op->nvals, 1));
-			for (unsigned i = 0; i < op->nvals; i++)
-				m->u32a[i] = op->vals[i];
-			m->sem_ctl_reply.n_vals = op->nvals;
-			m->sem_ctl_reply.vals = m->u32a;
-		}
-		m->env.body_case = DIPC__ENVELOPE__BODY_SEM_CTL_REPLY;
-		m->env.sem_ctl_reply = &m->sem_ctl_reply;
-		break;
-	}
-	case OP_MSGSND:
-	case OP_MSGREQUEUE:
-		break;
-	case OP_MSGRCV: {
-		Dipc__MsgRcvReply r = DIPC__MSG_RCV_REPLY__INIT;
-		m->msg_rcv_reply = r;
-		m->msg_rcv_reply.mtype = op->msg->mtype;
-		m->msg_rcv_reply.text.len = op->msg->size;
-		m->msg_rcv_reply.text.data = (uint8_t *)op->msg->data;
-		m->msg_rcv_reply.delivered = (uint64_t)op->result;
-		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_RCV_REPLY;
-		m->env.msg_rcv_reply = &m->msg_rcv_reply;
-		break;
-	}
-	case OP_MSGCTL: {
-		Dipc__MsgCtlReply r = DIPC__MSG_CTL_REPLY__INIT;
-		Dipc__MsqidDs d = DIPC__MSQID_DS__INIT;
-		m->msg_ctl_reply = r;
-		m->mds = d;
-		m->msg_ctl_reply.result = op->result;
-		m->mds.key = op->mds.perm.key;
-		m->mds.uid = op->mds.perm.uid;
-		m->mds.gid = op->mds.perm.gid;
-		m->mds.cuid = op->mds.perm.cuid;
-		m->mds.cgid = op->mds.perm.cgid;
-		m->mds.mode = op->mds.perm.mode;
-		m->mds.seq = op->mds.perm.seq;
-		m->mds.stime = op->mds.stime;
-		m->mds.rtime = op->mds.rtime;
-		m->mds.ctime = op->mds.ctime;
-		m->mds.cbytes = op->mds.cbytes;
-		m->mds.qnum = op->mds.qnum;
-		m->mds.qbytes = op->mds.qbytes;
-		m->mds.lspid = op->mds.lspid;
-		m->mds.lrpid = op->mds.lrpid;
-		m->msg_ctl_reply.ds = &m->mds;
-		m->env.body_case = DIPC__ENVELOPE__BODY_MSG_CTL_REPLY;
-		m->env.msg_ctl_reply = &m->msg_ctl_reply;
-		break;
-	}
-	case OP_STATUS: {
-		Dipc__StatusTextReply r = DIPC__STATUS_TEXT_REPLY__INIT;
-		m->status_text_reply = r;
-		m->status_text_reply.text = op->text ? op->text : "";
-		m->status_text_reply.uid = op->st_uid;
-		m->status_text_reply.gid = op->st_gid;
-		m->status_text_reply.mode = op->st_mode;
-		m->status_text_reply.size = op->size;
-		m->env.body_case = DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY;
-		m->env.status_text_reply = &m->status_text_reply;
-		break;
-	}
+	if (c && c->encode_rep) {
+		m->env.body_case = c->rep_case;
+		c->encode_rep(op, m);
 	}
 	return m;
 }
@@ -499,104 +662,15 @@ opwire_msg *opwire_reply(const dipc_op *op)
 /* Fill op's results from the owner's reply; returns the op's result. */
 int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
 {
+	const opwire_codec *c = opwire_codec_of(op->type);
+
 	if (r->err)
 		return -r->err;
-	switch (op->type) {
-	case OP_GET:
-		if (r->body_case != DIPC__ENVELOPE__BODY_OBJ_GET_REPLY)
-			return -EPROTO;
-		return r->obj_get_reply->id;
-	case OP_SEMOP:
+	if (!c)
+		return -EPROTO;
+	if (!c->decode_rep)
 		return 0;
-	case OP_SEMCTL:
-	case OP_SEMARRAY: {
-		if (r->body_case != DIPC__ENVELOPE__BODY_SEM_CTL_REPLY)
-			return -EPROTO;
-		const Dipc__SemCtlReply *s = r->sem_ctl_reply;
-		ds_from_pb(s->ds, &op->ds);
-		if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
-			if (s->n_vals > op->nvals)
-				return -EPROTO;
-			for (unsigned i = 0; i < s->n_vals; i++)
-				op->vals[i] = (uint16_t)s->vals[i];
-			op->nvals = s->n_vals;
-		}
-		return s->result;
-	}
-	case OP_MSGSND:
-	case OP_MSGREQUEUE:
-		return 0;
-	case OP_MSGRCV: {
-		if (r->body_case != DIPC__ENVELOPE__BODY_MSG_RCV_REPLY)
-			return -EPROTO;
-		const Dipc__MsgRcvReply *s = r->msg_rcv_reply;
-		if (s->text.len > DIPC_MSGMAX_MAX || s->delivered > s->text.len)
-			return -EPROTO;
-		dipc_msg_free(op->msg);
-		op->msg = dipc_msg_new(s->mtype, s->text.data, s->text.len);
-		op->mtype = s->mtype;
-		return (int)s->delivered;
-	}
-	case OP_MSGCTL: {
-		if (r->body_case != DIPC__ENVELOPE__BODY_MSG_CTL_REPLY)
-			return -EPROTO;
-		const Dipc__MsqidDs *d = r->msg_ctl_reply->ds;
-		memset(&op->mds, 0, sizeof(op->mds));
-		if (d) {
-			op->mds.perm.key = d->key;
-			op->mds.perm.uid = d->uid;
-			op->mds.perm.gid = d->gid;
-			op->mds.perm.cuid = d->cuid;
-			op->mds.perm.cgid = d->cgid;
-			op->mds.perm.mode = d->mode;
-			op->mds.perm.seq = d->seq;
-			op->mds.stime = d->stime;
-			op->mds.rtime = d->rtime;
-			op->mds.ctime = d->ctime;
-			op->mds.cbytes = d->cbytes;
-			op->mds.qnum = d->qnum;
-			op->mds.qbytes = d->qbytes;
-			op->mds.lspid = d->lspid;
-			op->mds.lrpid = d->lrpid;
-		}
-		return r->msg_ctl_reply->result;
-	}
-	case OP_SHMCTL: {
-		if (r->body_case != DIPC__ENVELOPE__BODY_SHM_CTL_REPLY)
-			return -EPROTO;
-		const Dipc__ShmidDs *d = r->shm_ctl_reply->ds;
-		memset(&op->sds, 0, sizeof(op->sds));
-		if (d) {
-			op->sds.perm.key = d->key;
-			op->sds.perm.uid = d->uid;
-			op->sds.perm.gid = d->gid;
-			op->sds.perm.cuid = d->cuid;
-			op->sds.perm.cgid = d->cgid;
-			op->sds.perm.mode = d->mode;
-			op->sds.perm.seq = d->seq;
-			op->sds.segsz = d->segsz;
-			op->sds.atime = d->atime;
-			op->sds.dtime = d->dtime;
-			op->sds.ctime = d->ctime;
-			op->sds.cpid = d->cpid;
-			op->sds.lpid = d->lpid;
-			op->sds.nattch = d->nattch;
-		}
-		op->destroyed = r->shm_ctl_reply->destroyed;
-		return r->shm_ctl_reply->result;
-	}
-	case OP_STATUS: {
-		if (r->body_case != DIPC__ENVELOPE__BODY_STATUS_TEXT_REPLY)
-			return -EPROTO;
-		const Dipc__StatusTextReply *s = r->status_text_reply;
-		g_free(op->text);
-		op->text = g_strdup(s->text ? s->text : "");
-		op->st_uid = s->uid;
-		op->st_gid = s->gid;
-		op->st_mode = s->mode;
-		op->size = s->size;
-		return 0;
-	}
-	}
-	return -EPROTO;
+	if (r->body_case != c->rep_case)
+		return -EPROTO;
+	return c->decode_rep(op, r);
 }

@@ -14,6 +14,19 @@ Dipc__Envelope *opwire_env(opwire_msg *m);
 void opwire_msg_free(opwire_msg *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(opwire_msg, opwire_msg_free)
 
+/* One row per op type: request and reply body cases, and their codecs. */
+typedef struct opwire_codec {
+	const char *name;
+	Dipc__Envelope__BodyCase req_case, rep_case;
+	void (*encode_req)(const dipc_op *op, opwire_msg *m);
+	int (*decode_req)(const Dipc__Envelope *env, dipc_op *op);
+	void (*encode_rep)(const dipc_op *op, opwire_msg *m);
+	int (*decode_rep)(dipc_op *op, const Dipc__Envelope *reply);
+} opwire_codec;
+
+/* The row of type, NULL if the type has none. */
+const opwire_codec *opwire_codec_of(enum dipc_op_type type);
+
 opwire_msg *opwire_request(const dipc_op *op);
 int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op);
 opwire_msg *opwire_reply(const dipc_op *op);

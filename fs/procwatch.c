@@ -4,9 +4,9 @@
  *
  * SEM_UNDO across nodes: the node where a process runs watches it and
  * announces its exit to every node that owns a set the process adjusted with
- * SEM_UNDO.  The watch is a pidfd (pidfd_open(2)), polled by the loop: it
- * becomes readable when the process exits for any reason, SIGKILL included,
- * and it cannot be fooled by pid reuse.
+ * SEM_UNDO.  The watch is a pidfd (pidfd_open(2)) in the node's exit watch
+ * set (exitwatch.c): it becomes readable when the process exits for any
+ * reason, SIGKILL included, and it cannot be fooled by pid reuse.
  *
  * Ordering: the exit announcement travels on the same connection as the
  * process's operations, after them; and a process cannot exit while one of
@@ -28,7 +28,7 @@ typedef struct proc_watch {
 	dipc_node *node;
 	int32_t pid;
 	int pidfd;
-	uv_poll_t poll;
+	dipc_exit_watch exit;
 	GHashTable *owners;   /* node names (set) */
 } proc_watch;
 
@@ -46,19 +46,13 @@ static void announce(dipc_node *n, int32_t pid, GHashTable *owners)
 	}
 }
 
-static void watch_closed(uv_handle_t *h)
-{
-	proc_watch *w = h->data;
-	close(w->pidfd);
-	g_hash_table_destroy(w->owners);
-	g_free(w);
-}
-
 static void watch_end(proc_watch *w)
 {
 	g_hash_table_steal(w->node->procs, GINT_TO_POINTER(w->pid));
-	uv_poll_stop(&w->poll);
-	uv_close((uv_handle_t *)&w->poll, watch_closed);
+	exitwatch_del(w->node, &w->exit);
+	close(w->pidfd);
+	g_hash_table_destroy(w->owners);
+	g_free(w);
 }
 
 /* Out of the table before announcing: the announcement may run operations,
@@ -70,9 +64,9 @@ static void watch_exited(proc_watch *w)
 	watch_end(w);
 }
 
-static void exited_cb(uv_poll_t *h, int status, int events)
+static void exited_cb(void *ud)
 {
-	watch_exited(h->data);
+	watch_exited(ud);
 }
 
 void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
@@ -100,21 +94,25 @@ void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
 	w->pidfd = fd;
 	w->owners = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_hash_table_add(w->owners, g_strdup(owner));
-	uv_poll_init(n->loop, &w->poll, fd);
-	w->poll.data = w;
-	uv_poll_start(&w->poll, UV_READABLE, exited_cb);
+	if (exitwatch_add(n, &w->exit, fd, exited_cb, w) < 0) {
+		g_warning("cannot watch pid %d for SEM_UNDO: %s", pid, g_strerror(errno));
+		close(fd);
+		g_hash_table_destroy(w->owners);
+		g_free(w);
+		return;
+	}
 	g_hash_table_insert(n->procs, GINT_TO_POINTER(pid), w);
 }
 
-/*
- * Announce every watched process that has already exited, now.  The loop
- * learns of an exit only at its next poll, possibly after a request from a
- * process that has already reaped the exited one (waitpid returns only once
- * the pidfd is readable).  Linux applies SEM_UNDO before the parent can see
- * the exit, so the operation that observer sends next must not overtake the
- * announcement: every operation runs this first.  Free when nothing is
- * watched, one poll(2) otherwise.
- */
+/* Exits already readable are announced before every operation; see
+ * exitwatch.c for why. */
+void procwatch_flush(dipc_node *n)
+{
+	exitwatch_flush(n);
+}
+
+/* The values of table whose pidfd (fd_of(value)) says the process exited,
+ * in one poll(2) with no wait (the shared-memory attaches still use it). */
 GSList *pidfds_exited(GHashTable *table, int (*fd_of)(gpointer v))
 {
 	guint count = table ? g_hash_table_size(table) : 0;
@@ -142,24 +140,6 @@ GSList *pidfds_exited(GHashTable *table, int (*fd_of)(gpointer v))
 		if (fds[i].revents & (POLLIN | POLLHUP))
 			exited = g_slist_prepend(exited, vs[i]);
 	return exited;
-}
-
-static int watch_pidfd(gpointer v)
-{
-	return ((proc_watch *)v)->pidfd;
-}
-
-void procwatch_flush(dipc_node *n)
-{
-	GSList *exited = pidfds_exited(n->procs, watch_pidfd);
-
-	for (GSList *l = exited; l; l = l->next) {
-		proc_watch *w = l->data;
-		/* an announcement on the way may have ended it already */
-		if (g_hash_table_lookup(n->procs, GINT_TO_POINTER(w->pid)) == w)
-			watch_exited(w);
-	}
-	g_slist_free(exited);
 }
 
 void procwatch_init(dipc_node *n)

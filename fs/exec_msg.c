@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /**
- * @file msgglue.c
+ * @file exec_msg.c
  *
  * Message-queue operations at the owner node, and the giving back of
  * messages that could not be delivered.
@@ -28,7 +28,6 @@
 #include <sys/msg.h>
 
 #include "node.h"
-#include "opwire.h"
 
 #ifndef MSG_STAT_ANY
 #define MSG_STAT_ANY 13
@@ -79,7 +78,6 @@ static int exec_msgctl(dipc_op *op, dipc_obj *obj)
 
 void exec_msg(dipc_op *op, dipc_obj *obj)
 {
-	dipc_node *n = op->node;
 	dipc_msg_waiter *w = &op->mwaiter;
 	int r;
 
@@ -123,13 +121,10 @@ void exec_msg(dipc_op *op, dipc_obj *obj)
 	}
 
 	if (w->queued) {
-		if (n->nparked >= n->conf->max_parked) {
-			dipc_msgq_cancel(obj->msg, w);
-			r = -ENOMEM;
-		} else {
-			park(op, obj);
+		if (exec_may_park(op, obj))
 			return;
-		}
+		dipc_msgq_cancel(obj->msg, w);
+		r = -ENOMEM;
 	}
 	op_complete(op, r);
 }

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file peers.c
+ *
+ * The other nodes: membership as the referee pushes it, and this node's
+ * outbound connections to them, on which it forwards its callers' ops to
+ * their owners (peer_forward) and makes the other calls the rooms need
+ * (peer_call, peer_cancel, peer_notify_exit).
+ *
+ * Connections.  For calls to a peer a node dials its own outbound
+ * connection and sends requests only on it; requests that arrive on
+ * connections peers dialled are answered on those (serve.c).  So between two
+ * nodes there may be two connections, one per direction of calls, and a
+ * reply always travels on the connection of its request.
+ *
+ * Membership.  The referee pushes the node list (name, listen address,
+ * alive) on every change.  A node that leaves the list or is marked dead is
+ * gone (fail-stop): calls to it fail, our cached ids on it are dropped, and
+ * every object we own forgets its processes (SEM_UNDO applied, attaches
+ * ended).
+ *
+ * Errors of a forwarded op: an owner that cannot be reached, or whose
+ * connection breaks while the op is outstanding, fails the op with EIDRM: to
+ * the caller its object went away.  DIPC's at-most-once rule applies: an op
+ * the owner completed just before the connection broke is reported failed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "node.h"
+#include "opwire.h"
+
+static void peer_flush(dipc_peer *p);
+static void pending_fail(dipc_peer *p, int err);
+static void node_gone(dipc_node *n, dipc_peer *p);
+
+void peers_update(dipc_node *n, const Dipc__NodeList *nl)
+{
+	GHashTableIter it;
+	gpointer v;
+	GSList *gone = NULL;
+
+	/* Mark first, then sweep: nodes absent from the list are gone too. */
+	g_hash_table_iter_init(&it, n->peers);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		((dipc_peer *)v)->node = NULL;
+
+	for (size_t i = 0; i < nl->n_nodes; i++) {
+		const Dipc__NodeEntry *e = nl->nodes[i];
+		if (!e->name || !*e->name)
+			continue;
+		dipc_peer *p = g_hash_table_lookup(n->peers, e->name);
+		if (!p) {
+			p = g_new0(dipc_peer, 1);
+			p->name = g_strdup(e->name);
+			g_queue_init(&p->waiting);
+			g_queue_init(&p->calls);
+			g_hash_table_insert(n->peers, p->name, p);
+		}
+		p->node = n;
+		if (g_strcmp0(p->addr, e->addr) != 0) {
+			g_free(p->addr);
+			p->addr = g_strdup(e->addr);
+		}
+		if (p->alive && !e->alive)
+			gone = g_slist_prepend(gone, p);
+		p->alive = e->alive;
+	}
+	g_hash_table_iter_init(&it, n->peers);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_peer *p = v;
+		if (!p->node) {
+			p->node = n;
+			if (p->alive)
+				gone = g_slist_prepend(gone, p);
+			p->alive = false;
+		}
+	}
+	for (GSList *l = gone; l; l = l->next)
+		node_gone(n, l->data);
+	g_slist_free(gone);
+}
+
+static void forward_reply_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	dipc_op *op = ud;
+	int r;
+
+	op->call_id = -1;
+	node_activity(op->node);
+	/* ETIMEDOUT only for a call's own deadline, on a connection that is
+	 * still up; a connection that died (the heartbeat ends it with
+	 * ETIMEDOUT too) took the object with it: EIDRM. */
+	if (err == -ETIMEDOUT && c && dipc_conn_ready(c))
+		r = -ETIMEDOUT;
+	else if (err < 0)
+		r = -EIDRM;
+	else
+		r = opwire_apply_reply(op, reply);
+	op_complete(op, r);
+}
+
+static void send_op(dipc_peer *p, dipc_op *op)
+{
+	g_autoptr(opwire_msg) m = opwire_request(op);
+	/* A semop may wait for ever at the owner; the heartbeat ends it if the
+	 * owner dies.  Everything else answers at once. */
+	bool may_wait = op->type == OP_SEMOP || op->type == OP_MSGSND || op->type == OP_MSGRCV;
+	unsigned timeout = may_wait ? 0 : p->node->conf->request_timeout_ms;
+
+	op->peer = p;
+	op->call_id = dipc_conn_call(p->conn, opwire_env(m), timeout, forward_reply_cb, op);
+	if (op->call_id < 0) {
+		int r = (int)op->call_id;
+		op->call_id = -1;
+		op_complete(op, r == -ETIMEDOUT ? r : -EIDRM);
+	}
+}
+
+static void peer_ready(dipc_conn *c, void *ud)
+{
+	peer_flush(ud);
+}
+
+static void peer_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
+{
+	dipc_peer *p = ud;
+	node_activity(p->node);
+	serve_peer_request(p->node, c, env);
+}
+
+static void fail_waiting(dipc_peer *p, int err)
+{
+	dipc_op *op;
+	while ((op = g_queue_pop_head(&p->waiting)))
+		op_complete(op, err);
+}
+
+static void peer_closed(dipc_conn *c, int err, void *ud)
+{
+	dipc_peer *p = ud;
+
+	if (p->conn == c)
+		p->conn = NULL;
+	serve_conn_closed(p->node, c);
+	fail_waiting(p, -EIDRM);
+	pending_fail(p, -EIDRM);
+}
+
+static const dipc_conn_ops peer_conn_ops = {
+	.on_ready = peer_ready,
+	.on_request = peer_request,
+	.on_close = peer_closed,
+};
+
+/* A call queued until the peer's connection is ready: the envelope packed. */
+typedef struct pending_call {
+	uint8_t *frame;
+	size_t len;
+	unsigned timeout_ms;
+	dipc_conn_reply_cb cb;
+	void *ud;
+	bool notify;
+} pending_call;
+
+static void pending_fail(dipc_peer *p, int err)
+{
+	pending_call *pc;
+	while ((pc = g_queue_pop_head(&p->calls))) {
+		if (pc->cb)
+			pc->cb(NULL, err, NULL, pc->ud);
+		g_free(pc->frame);
+		g_free(pc);
+	}
+}
+
+static void pending_send(dipc_peer *p)
+{
+	pending_call *pc;
+	while ((pc = g_queue_pop_head(&p->calls))) {
+		Dipc__Envelope *env = dipc__envelope__unpack(NULL, pc->len, pc->frame);
+		int64_t r = -EPROTO;
+		if (env) {
+			if (pc->notify)
+				r = dipc_conn_notify(p->conn, env);
+			else
+				r = dipc_conn_call(p->conn, env, pc->timeout_ms, pc->cb, pc->ud);
+			dipc__envelope__free_unpacked(env, NULL);
+		}
+		if (r < 0 && pc->cb)
+			pc->cb(NULL, (int)r, NULL, pc->ud);
+		g_free(pc->frame);
+		g_free(pc);
+	}
+}
+
+static void peer_flush(dipc_peer *p)
+{
+	dipc_op *op;
+
+	if (!p->conn || !dipc_conn_ready(p->conn))
+		return;
+	pending_send(p);
+	while ((op = g_queue_pop_head(&p->waiting))) {
+		if (op->interrupted)
+			op_complete(op, -EINTR);
+		else
+			send_op(p, op);
+	}
+}
+
+static dipc_peer *peer_lookup(dipc_node *n, const char *name, const char *addr)
+{
+	dipc_peer *p = g_hash_table_lookup(n->peers, name);
+	if (!p) {
+		p = g_new0(dipc_peer, 1);
+		p->name = g_strdup(name);
+		p->addr = g_strdup(addr);
+		p->alive = true;   /* the referee just named it as an owner */
+		p->node = n;
+		g_queue_init(&p->waiting);
+		g_queue_init(&p->calls);
+		g_hash_table_insert(n->peers, p->name, p);
+	} else if (addr && *addr && g_strcmp0(p->addr, addr) != 0) {
+		g_free(p->addr);
+		p->addr = g_strdup(addr);
+	}
+	return p;
+}
+
+void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op)
+{
+	dipc_peer *p = peer_lookup(n, owner, addr);
+
+	if (!p->alive || !p->addr || !*p->addr) {
+		op_complete(op, -EIDRM);
+		return;
+	}
+	if (!p->conn) {
+		dipc_conn_params cp = node_conn_params(n, &peer_conn_ops, p);
+		p->conn = dipc_conn_connect(&cp, p->addr);
+		if (!p->conn) {
+			op_complete(op, -EIDRM);
+			return;
+		}
+	}
+	if (!dipc_conn_ready(p->conn)) {
+		op->peer = p;
+		g_queue_push_tail(&p->waiting, op);
+		return;
+	}
+	send_op(p, op);
+}
+
+/* A call (or, cb NULL, a notification) to a named peer that is not an op:
+ * connects if needed, queues until the connection is ready.  cb runs once:
+ * with the reply, or with err < 0. */
+int peer_call(dipc_node *n, const char *name, Dipc__Envelope *env, unsigned timeout_ms,
+	      dipc_conn_reply_cb cb, void *ud)
+{
+	dipc_peer *p = g_hash_table_lookup(n->peers, name);
+
+	if (!p || !p->alive || !p->addr || !*p->addr)
+		return -EHOSTDOWN;
+	if (!p->conn) {
+		dipc_conn_params cp = node_conn_params(n, &peer_conn_ops, p);
+		p->conn = dipc_conn_connect(&cp, p->addr);
+		if (!p->conn)
+			return -EHOSTDOWN;
+	}
+	if (dipc_conn_ready(p->conn) && g_queue_is_empty(&p->calls)) {
+		int64_t r = cb ? dipc_conn_call(p->conn, env, timeout_ms, cb, ud)
+			       : dipc_conn_notify(p->conn, env);
+		return r < 0 ? (int)r : 0;
+	}
+	pending_call *pc = g_new0(pending_call, 1);
+	pc->len = dipc__envelope__get_packed_size(env);
+	pc->frame = g_malloc(MAX(pc->len, 1));
+	dipc__envelope__pack(env, pc->frame);
+	pc->timeout_ms = timeout_ms;
+	pc->cb = cb;
+	pc->ud = ud;
+	pc->notify = cb == NULL;
+	g_queue_push_tail(&p->calls, pc);
+	return 0;
+}
+
+void peer_cancel(dipc_op *op)
+{
+	dipc_peer *p = op->peer;
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__Cancel cancel = DIPC__CANCEL__INIT;
+
+	if (!p)
+		return;
+	if (op->call_id < 0) {
+		/* Not sent yet: it never reaches the owner. */
+		if (g_queue_remove(&p->waiting, op))
+			op_complete(op, -EINTR);
+		return;
+	}
+	if (op->cancel_sent || !p->conn)
+		return;
+	cancel.target = (uint64_t)op->call_id;
+	env.body_case = DIPC__ENVELOPE__BODY_CANCEL;
+	env.cancel = &cancel;
+	op->cancel_sent = true;
+	/* The owner answers the op itself: with EINTR if it was still parked,
+	 * with its real result if it had completed.  Either way the caller
+	 * learns what really happened. */
+	dipc_conn_notify(p->conn, &env);
+}
+
+void peer_notify_exit(dipc_node *n, const char *owner, int32_t pid)
+{
+	dipc_peer *p = g_hash_table_lookup(n->peers, owner);
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__ProcExit pe = DIPC__PROC_EXIT__INIT;
+
+	if (!p || !p->alive)
+		return;   /* its objects are gone with it */
+	if (!p->conn || !dipc_conn_ready(p->conn)) {
+		g_message("cannot announce the exit of pid %d to %s: not connected", pid, owner);
+		return;
+	}
+	pe.pid = pid;
+	env.body_case = DIPC__ENVELOPE__BODY_PROC_EXIT;
+	env.proc_exit = &pe;
+	dipc_conn_notify(p->conn, &env);
+}
+
+static void node_gone(dipc_node *n, dipc_peer *p)
+{
+	if (g_strcmp0(p->name, n->name) == 0)
+		return;
+	g_message("node %s left the cluster", p->name);
+	objects_node_down(n, p->name);
+	route_forget_node(n, p->name);
+	shmglue_node_down(n, p->name);
+	if (p->conn)
+		dipc_conn_close(p->conn, -EHOSTDOWN);   /* fails its calls: EIDRM */
+	fail_waiting(p, -EIDRM);
+	pending_fail(p, -EIDRM);
+}
+
+static void peer_free(gpointer ptr)
+{
+	dipc_peer *p = ptr;
+	g_free(p->name);
+	g_free(p->addr);
+	g_free(p);
+}
+
+void peers_init(dipc_node *n)
+{
+	n->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, peer_free);
+}
+
+/* The outbound connections, for cluster_stop to close. */
+GSList *peers_conns(dipc_node *n)
+{
+	GHashTableIter it;
+	gpointer v;
+	GSList *conns = NULL;
+
+	g_hash_table_iter_init(&it, n->peers);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((dipc_peer *)v)->conn)
+			conns = g_slist_prepend(conns, ((dipc_peer *)v)->conn);
+	return conns;
+}
