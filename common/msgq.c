@@ -650,6 +650,9 @@ uint64_t dipc_msgq_cbytes(const dipc_msgq *q)
  * order, pid@node padded to the widest of its list; a receiver's flags
  * follow as "  noerror" (MSG_NOERROR) and "  except" (MSG_EXCEPT).  Message
  * contents are never shown.
+ *
+ * The lines, times, perm block and tables are written by ipcstatus.c, so
+ * the kinds cannot drift apart.
  */
 
 typedef struct type_row {

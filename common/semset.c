@@ -756,6 +756,9 @@ unsigned dipc_semset_nwaiters(const dipc_semset *s)
  * listed in queue order with their sembufs as num:op (op signed: -1, 0, +1)
  * plus " undo" and " nowait" flags; undo records are sorted by node then pid and list their
  * non-zero adjustments as num:adj ("[]" when all are zero).
+ *
+ * The lines, times, perm block and tables are written by ipcstatus.c, so
+ * the kinds cannot drift apart.
  */
 
 static gint undo_cmp(gconstpointer a, gconstpointer b)
