@@ -95,10 +95,10 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <time.h>
 
 #include <glib.h>
 
+#include "ipcstatus.h"
 #include "msgq.h"
 
 #ifndef MSG_EXCEPT
@@ -107,9 +107,6 @@
 #ifndef MSG_COPY
 #define MSG_COPY 040000
 #endif
-
-#define MSG_READ_ACCESS  0444 /* S_IRUGO */
-#define MSG_WRITE_ACCESS 0222 /* S_IWUGO */
 
 #define NODE_LEN ((size_t) sizeof(((dipc_ident *) NULL)->node))
 
@@ -166,12 +163,12 @@ void dipc_msg_free(dipc_msg *m)
 
 static bool can_read(const dipc_msgq *q, const dipc_ident *who)
 {
-	return dipc_ipcperms(&q->perm, who, MSG_READ_ACCESS) == 0;
+	return dipc_ipcperms(&q->perm, who, DIPC_IPC_READ) == 0;
 }
 
 static bool can_write(const dipc_msgq *q, const dipc_ident *who)
 {
-	return dipc_ipcperms(&q->perm, who, MSG_WRITE_ACCESS) == 0;
+	return dipc_ipcperms(&q->perm, who, DIPC_IPC_WRITE) == 0;
 }
 
 /* Node names arrive in fixed arrays from other nodes: never read past them
@@ -394,11 +391,7 @@ dipc_msgq *dipc_msgq_new(int32_t key, int32_t id, unsigned mode, const dipc_iden
 	g_return_val_if_fail(lim->msgmax <= DIPC_MSGMAX_MAX, NULL);
 
 	q = g_new0(dipc_msgq, 1);
-	q->perm.key = key;
-	q->perm.id = id;
-	q->perm.uid = q->perm.cuid = creator->uid;
-	q->perm.gid = q->perm.cgid = creator->gid;
-	q->perm.mode = mode & 0777;
+	dipc_ipc_perm_init(&q->perm, key, id, mode, creator);
 	q->qbytes = lim->msgmnb;
 	q->ctime = dipc_now_sec();
 	q->lim = *lim;
@@ -430,9 +423,7 @@ int dipc_msgq_check_get(const dipc_msgq *q, const dipc_ident *who, int flags)
 {
 	g_return_val_if_fail(q && who, -EINVAL);
 
-	if (dipc_ipcperms(&q->perm, who, flags & 0777) < 0)
-		return -EACCES;
-	return 0;
+	return dipc_ipc_check_get(&q->perm, who, flags);
 }
 
 int dipc_msgq_send(dipc_msgq *q, dipc_msg_waiter *w)
@@ -529,18 +520,11 @@ int dipc_msgq_stat(const dipc_msgq *q, const dipc_ident *who, bool check_perm,
 	g_return_val_if_fail(q && ret_ds, -EINVAL);
 	g_return_val_if_fail(!check_perm || who, -EINVAL);
 
-	if (check_perm && !can_read(q, who))
+	if (dipc_ipc_stat_check(&q->perm, who, check_perm) < 0)
 		return -EACCES;
 
 	memset(ret_ds, 0, sizeof(*ret_ds));
-	ret_ds->perm.key = q->perm.key;
-	ret_ds->perm.uid = q->perm.uid;
-	ret_ds->perm.gid = q->perm.gid;
-	ret_ds->perm.cuid = q->perm.cuid;
-	ret_ds->perm.cgid = q->perm.cgid;
-	ret_ds->perm.mode = q->perm.mode;
-	/* The kernel reports the sequence part of the id (id >> 15). */
-	ret_ds->perm.seq = (uint32_t) q->perm.id >> 15;
+	dipc_ipc_perm_export(&q->perm, &ret_ds->perm);
 	ret_ds->stime = q->stime;
 	ret_ds->rtime = q->rtime;
 	ret_ds->ctime = q->ctime;
@@ -560,17 +544,14 @@ int dipc_msgq_ipc_set(dipc_msgq *q, const dipc_ident *who, uint32_t uid, uint32_
 
 	g_return_val_if_fail(q && who, -EINVAL);
 
-	r = dipc_ipc_owner_check(&q->perm, who);
+	r = dipc_ipc_ctl_check(&q->perm, who, q->removed);
 	if (r < 0)
 		return r;
-	if (q->removed)
-		return -EIDRM;
 	if (qbytes > q->lim.msgmnb && !dipc_ident_capable(who, DIPC_CAP_SYS_RESOURCE))
 		return -EPERM;
 
-	dipc_ipc_update_perm(&q->perm, uid, gid, mode);
+	dipc_ipc_set_perm(&q->perm, &q->ctime, uid, gid, mode);
 	q->qbytes = qbytes;
-	q->ctime = dipc_now_sec();
 
 	/* expunge_all(-EAGAIN): every receiver retries; with no message
 	 * changed, only one that lost read access stops waiting. */
@@ -594,11 +575,9 @@ int dipc_msgq_rmid(dipc_msgq *q, const dipc_ident *who)
 
 	g_return_val_if_fail(q && who, -EINVAL);
 
-	r = dipc_ipc_owner_check(&q->perm, who);
+	r = dipc_ipc_ctl_check(&q->perm, who, q->removed);
 	if (r < 0)
 		return r;
-	if (q->removed)
-		return -EIDRM;
 
 	q->removed = true;
 	/* freeque(): receivers first, then senders (who keep their messages). */
@@ -671,57 +650,15 @@ uint64_t dipc_msgq_cbytes(const dipc_msgq *q)
  * order, pid@node padded to the widest of its list; a receiver's flags
  * follow as "  noerror" (MSG_NOERROR) and "  except" (MSG_EXCEPT).  Message
  * contents are never shown.
+ *
+ * The lines, times, perm block and tables are written by ipcstatus.c, so
+ * the kinds cannot drift apart.
  */
 
 typedef struct type_row {
 	int64_t mtype;
 	uint64_t count, bytes;
 } type_row;
-
-static void append_time(GString *out, const char *label, int64_t t)
-{
-	char buf[64];
-	struct tm tm;
-	time_t tt = (time_t) t;
-
-	if (t == 0 || !gmtime_r(&tt, &tm) ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		g_string_append_printf(out, "%-10s%s\n", label, t == 0 ? "never" : "?");
-	else
-		g_string_append_printf(out, "%-10s%s\n", label, buf);
-}
-
-static void append_last(GString *out, const char *label, const last_pid *l)
-{
-	if (l->pid == 0)
-		g_string_append_printf(out, "%-10s-\n", label);
-	else
-		g_string_append_printf(out, "%-10s%d@%s\n", label, (int) l->pid, l->node);
-}
-
-#define PID_BUF (16 + NODE_LEN)
-
-static void format_who(char *buf, size_t len, const dipc_ident *who)
-{
-	char node[NODE_LEN];
-	size_t n = strnlen(who->node, NODE_LEN - 1);
-
-	memcpy(node, who->node, n);
-	node[n] = '\0';
-	g_snprintf(buf, len, "%d@%s", (int) who->pid, node);
-}
-
-static size_t who_width(const waiter_list *l)
-{
-	char buf[PID_BUF];
-	size_t width = 0;
-
-	for (const dipc_msg_waiter *w = l->head; w; w = w->next) {
-		format_who(buf, sizeof(buf), &w->who);
-		width = MAX(width, strlen(buf));
-	}
-	return width;
-}
 
 static gint mtype_cmp(gconstpointer a, gconstpointer b)
 {
@@ -759,79 +696,76 @@ static GArray *type_summary(const dipc_msgq *q)
 	return rows;
 }
 
+/* The queued messages, one row per type. */
+static void describe_types(GString *out, const dipc_msgq *q)
+{
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(3);
+	g_autoptr(GArray) rows = type_summary(q);
+
+	dipc_status_table_cell(t, "type");
+	dipc_status_table_cell(t, "count");
+	dipc_status_table_cell(t, "bytes");
+	for (guint i = 0; i < rows->len; i++) {
+		const type_row *row = &g_array_index(rows, type_row, i);
+
+		dipc_status_table_cell(t, "%" G_GINT64_FORMAT, row->mtype);
+		dipc_status_table_cell(t, "%" G_GUINT64_FORMAT, row->count);
+		dipc_status_table_cell(t, "%" G_GUINT64_FORMAT, row->bytes);
+	}
+	dipc_status_table_render(t, out, "");
+}
+
+/* One list of parked waiters, in queue order, after its "label  count". */
+static void describe_waiters(GString *out, const char *label, const waiter_list *l)
+{
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(2);
+	char who[DIPC_STATUS_PID_LEN];
+
+	dipc_status_line(out, label, "%u", l->n);
+	for (const dipc_msg_waiter *w = l->head; w; w = w->next) {
+		dipc_status_pid(who, sizeof(who), w->who.pid, w->who.node);
+		dipc_status_table_cell(t, "%s", who);
+		if (w->is_send)
+			dipc_status_table_cell(t, "size %" G_GSIZE_FORMAT,
+					       w->msg ? w->msg->size : (gsize) 0);
+		else
+			dipc_status_table_cell(t, "msgtyp %" G_GINT64_FORMAT "  maxsize %"
+					       G_GSIZE_FORMAT "%s%s", w->msgtyp, w->maxsize,
+					       w->flags & MSG_NOERROR ? "  noerror" : "",
+					       w->flags & MSG_EXCEPT ? "  except" : "");
+	}
+	dipc_status_table_render(t, out, "  ");
+}
+
+static void describe_last(GString *out, const char *label, const last_pid *l)
+{
+	char who[DIPC_STATUS_PID_LEN];
+
+	dipc_status_pid_or_dash(who, sizeof(who), l->pid, l->node);
+	dipc_status_line(out, label, "%s", who);
+}
+
 char *dipc_msgq_describe(const dipc_msgq *q, const char *owner_node)
 {
-	static const char *const head[] = { "type", "count", "bytes" };
-	g_autoptr(GArray) rows = NULL;
-	size_t width[3];
-	char buf[PID_BUF];
 	GString *out;
-	size_t wwidth;
 
 	g_return_val_if_fail(q, NULL);
 
 	out = g_string_new(NULL);
-	g_string_append_printf(out, "%-10s0x%08x\n", "key", (unsigned) (uint32_t) q->perm.key);
-	g_string_append_printf(out, "%-10s%d\n", "id", (int) q->perm.id);
-	g_string_append_printf(out, "%-10s%s\n", "owner", owner_node && *owner_node ? owner_node : "-");
-	g_string_append_printf(out, "%-10s%04o\n", "mode", (unsigned) (q->perm.mode & 0777));
-	g_string_append_printf(out, "%-10s%u\n", "uid", (unsigned) q->perm.uid);
-	g_string_append_printf(out, "%-10s%u\n", "gid", (unsigned) q->perm.gid);
-	g_string_append_printf(out, "%-10s%u\n", "cuid", (unsigned) q->perm.cuid);
-	g_string_append_printf(out, "%-10s%u\n", "cgid", (unsigned) q->perm.cgid);
-	g_string_append_printf(out, "%-10s%" G_GUINT64_FORMAT "\n", "qnum", q->qnum);
-	g_string_append_printf(out, "%-10s%" G_GUINT64_FORMAT "\n", "cbytes", q->cbytes);
-	g_string_append_printf(out, "%-10s%" G_GUINT64_FORMAT "\n", "qbytes", q->qbytes);
-	append_last(out, "lspid", &q->lspid);
-	append_last(out, "lrpid", &q->lrpid);
-	append_time(out, "stime", q->stime);
-	append_time(out, "rtime", q->rtime);
-	append_time(out, "ctime", q->ctime);
-	if (q->removed)
-		g_string_append_printf(out, "%-10s%s\n", "removed", "yes");
-
-	rows = type_summary(q);
-	for (unsigned c = 0; c < 3; c++)
-		width[c] = strlen(head[c]);
-	for (guint i = 0; i < rows->len; i++) {
-		const type_row *row = &g_array_index(rows, type_row, i);
-
-		width[0] = MAX(width[0], (size_t) g_snprintf(buf, sizeof(buf), "%" G_GINT64_FORMAT,
-							     row->mtype));
-		width[1] = MAX(width[1], (size_t) g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT,
-							     row->count));
-	}
+	dipc_status_perm(out, &q->perm, owner_node);
+	dipc_status_line(out, "qnum", "%" G_GUINT64_FORMAT, q->qnum);
+	dipc_status_line(out, "cbytes", "%" G_GUINT64_FORMAT, q->cbytes);
+	dipc_status_line(out, "qbytes", "%" G_GUINT64_FORMAT, q->qbytes);
+	describe_last(out, "lspid", &q->lspid);
+	describe_last(out, "lrpid", &q->lrpid);
+	dipc_status_time(out, "stime", q->stime);
+	dipc_status_time(out, "rtime", q->rtime);
+	dipc_status_time(out, "ctime", q->ctime);
+	dipc_status_removed(out, q->removed);
 	g_string_append_c(out, '\n');
-	g_string_append_printf(out, "%-*s  %-*s  %s\n", (int) width[0], head[0],
-			       (int) width[1], head[1], head[2]);
-	for (guint i = 0; i < rows->len; i++) {
-		const type_row *row = &g_array_index(rows, type_row, i);
-
-		g_string_append_printf(out, "%-*" G_GINT64_FORMAT "  %-*" G_GUINT64_FORMAT
-				       "  %" G_GUINT64_FORMAT "\n",
-				       (int) width[0], row->mtype, (int) width[1], row->count,
-				       row->bytes);
-	}
-
+	describe_types(out, q);
 	g_string_append_c(out, '\n');
-	g_string_append_printf(out, "%-10s%u\n", "senders", q->senders.n);
-	wwidth = who_width(&q->senders);
-	for (const dipc_msg_waiter *w = q->senders.head; w; w = w->next) {
-		format_who(buf, sizeof(buf), &w->who);
-		g_string_append_printf(out, "  %-*s  size %" G_GSIZE_FORMAT "\n", (int) wwidth, buf,
-				       w->msg ? w->msg->size : (gsize) 0);
-	}
-
-	g_string_append_printf(out, "%-10s%u\n", "receivers", q->receivers.n);
-	wwidth = who_width(&q->receivers);
-	for (const dipc_msg_waiter *w = q->receivers.head; w; w = w->next) {
-		format_who(buf, sizeof(buf), &w->who);
-		g_string_append_printf(out, "  %-*s  msgtyp %" G_GINT64_FORMAT "  maxsize %"
-				       G_GSIZE_FORMAT "%s%s\n",
-				       (int) wwidth, buf, w->msgtyp, w->maxsize,
-				       w->flags & MSG_NOERROR ? "  noerror" : "",
-				       w->flags & MSG_EXCEPT ? "  except" : "");
-	}
-
+	describe_waiters(out, "senders", &q->senders);
+	describe_waiters(out, "receivers", &q->receivers);
 	return g_string_free(out, FALSE);
 }

@@ -67,14 +67,11 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
-#include <time.h>
 
 #include <glib.h>
 
+#include "ipcstatus.h"
 #include "semset.h"
-
-#define SEM_READ_ACCESS  0444 /* S_IRUGO */
-#define SEM_ALTER_ACCESS 0222 /* S_IWUGO */
 
 #define NODE_LEN ((size_t) sizeof(((dipc_ident *) NULL)->node))
 
@@ -179,12 +176,12 @@ static void set_sempid(dipc_semset *s, unsigned num, int32_t pid, const char *no
 
 static bool can_read(const dipc_semset *s, const dipc_ident *who)
 {
-	return dipc_ipcperms(&s->perm, who, SEM_READ_ACCESS) == 0;
+	return dipc_ipcperms(&s->perm, who, DIPC_IPC_READ) == 0;
 }
 
 static bool can_alter(const dipc_semset *s, const dipc_ident *who)
 {
-	return dipc_ipcperms(&s->perm, who, SEM_ALTER_ACCESS) == 0;
+	return dipc_ipcperms(&s->perm, who, DIPC_IPC_WRITE) == 0;
 }
 
 static void queue_append(dipc_semset *s, dipc_sem_waiter *w)
@@ -354,11 +351,7 @@ dipc_semset *dipc_semset_new(int32_t key, int32_t id, unsigned nsems, unsigned m
 	g_return_val_if_fail(lim->semaem <= SHRT_MAX, NULL);
 
 	s = g_new0(dipc_semset, 1);
-	s->perm.key = key;
-	s->perm.id = id;
-	s->perm.uid = s->perm.cuid = creator->uid;
-	s->perm.gid = s->perm.cgid = creator->gid;
-	s->perm.mode = mode & 0777;
+	dipc_ipc_perm_init(&s->perm, key, id, mode, creator);
 	s->nsems = nsems;
 	s->sems = g_new0(sem_one, nsems);
 	s->scratch = g_new0(int16_t, nsems);
@@ -396,9 +389,7 @@ int dipc_semset_check_get(const dipc_semset *s, const dipc_ident *who, int flags
 	/* sem_more_checks() runs before ipc_check_perms() in ipcget_public(). */
 	if (nsems > s->nsems)
 		return -EINVAL;
-	if (dipc_ipcperms(&s->perm, who, flags & 0777) < 0)
-		return -EACCES;
-	return 0;
+	return dipc_ipc_check_get(&s->perm, who, flags);
 }
 
 int dipc_semset_op(dipc_semset *s, dipc_sem_waiter *w)
@@ -424,8 +415,9 @@ int dipc_semset_op(dipc_semset *s, dipc_sem_waiter *w)
 	}
 	if (bad_num)
 		return -EFBIG;
-	if (dipc_ipcperms(&s->perm, &w->who, alter ? SEM_ALTER_ACCESS : SEM_READ_ACCESS) < 0)
-		return -EACCES;
+	r = dipc_ipcperms(&s->perm, &w->who, alter ? DIPC_IPC_WRITE : DIPC_IPC_READ);
+	if (r < 0)
+		return r;
 	if (s->removed)
 		return -EIDRM;
 
@@ -539,18 +531,11 @@ int dipc_semset_stat(const dipc_semset *s, const dipc_ident *who, bool check_per
 	g_return_val_if_fail(s && ret_ds, -EINVAL);
 	g_return_val_if_fail(!check_perm || who, -EINVAL);
 
-	if (check_perm && !can_read(s, who))
+	if (dipc_ipc_stat_check(&s->perm, who, check_perm) < 0)
 		return -EACCES;
 
 	memset(ret_ds, 0, sizeof(*ret_ds));
-	ret_ds->perm.key = s->perm.key;
-	ret_ds->perm.uid = s->perm.uid;
-	ret_ds->perm.gid = s->perm.gid;
-	ret_ds->perm.cuid = s->perm.cuid;
-	ret_ds->perm.cgid = s->perm.cgid;
-	ret_ds->perm.mode = s->perm.mode;
-	/* The kernel reports the sequence part of the id (id >> 15). */
-	ret_ds->perm.seq = (uint32_t) s->perm.id >> 15;
+	dipc_ipc_perm_export(&s->perm, &ret_ds->perm);
 	ret_ds->otime = s->otime;
 	ret_ds->ctime = s->ctime;
 	ret_ds->nsems = s->nsems;
@@ -564,14 +549,11 @@ int dipc_semset_ipc_set(dipc_semset *s, const dipc_ident *who, uint32_t uid,
 
 	g_return_val_if_fail(s && who, -EINVAL);
 
-	r = dipc_ipc_owner_check(&s->perm, who);
+	r = dipc_ipc_ctl_check(&s->perm, who, s->removed);
 	if (r < 0)
 		return r;
-	if (s->removed)
-		return -EIDRM;
 
-	dipc_ipc_update_perm(&s->perm, uid, gid, mode);
-	s->ctime = dipc_now_sec();
+	dipc_ipc_set_perm(&s->perm, &s->ctime, uid, gid, mode);
 	return 0;
 }
 
@@ -581,11 +563,9 @@ int dipc_semset_rmid(dipc_semset *s, const dipc_ident *who)
 
 	g_return_val_if_fail(s && who, -EINVAL);
 
-	r = dipc_ipc_owner_check(&s->perm, who);
+	r = dipc_ipc_ctl_check(&s->perm, who, s->removed);
 	if (r < 0)
 		return r;
-	if (s->removed)
-		return -EIDRM;
 
 	s->removed = true;
 	while (s->head) {
@@ -776,38 +756,10 @@ unsigned dipc_semset_nwaiters(const dipc_semset *s)
  * listed in queue order with their sembufs as num:op (op signed: -1, 0, +1)
  * plus " undo" and " nowait" flags; undo records are sorted by node then pid and list their
  * non-zero adjustments as num:adj ("[]" when all are zero).
+ *
+ * The lines, times, perm block and tables are written by ipcstatus.c, so
+ * the kinds cannot drift apart.
  */
-
-static void append_time(GString *out, const char *label, int64_t t)
-{
-	char buf[64];
-	struct tm tm;
-	time_t tt = (time_t) t;
-
-	if (t == 0 || !gmtime_r(&tt, &tm) ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		g_string_append_printf(out, "%-10s%s\n", label, t == 0 ? "never" : "?");
-	else
-		g_string_append_printf(out, "%-10s%s\n", label, buf);
-}
-
-static void format_pid(char *buf, size_t len, int32_t pid, const char *node)
-{
-	if (pid == 0)
-		g_strlcpy(buf, "-", len);
-	else
-		g_snprintf(buf, len, "%d@%s", (int) pid, node ? node : "?");
-}
-
-static void format_who(char *buf, size_t len, const dipc_ident *who)
-{
-	char node[NODE_LEN];
-	size_t n = strnlen(who->node, NODE_LEN - 1);
-
-	memcpy(node, who->node, n);
-	node[n] = '\0';
-	g_snprintf(buf, len, "%d@%s", (int) who->pid, node);
-}
 
 static gint undo_cmp(gconstpointer a, gconstpointer b)
 {
@@ -820,40 +772,15 @@ static gint undo_cmp(gconstpointer a, gconstpointer b)
 	return x->key.pid < y->key.pid ? -1 : x->key.pid > y->key.pid;
 }
 
-#define PID_BUF (16 + NODE_LEN)
-
-char *dipc_semset_describe(const dipc_semset *s, const char *owner_node)
+/* The per-semaphore table.  semncnt/semzcnt come from one pass over the
+ * queue instead of one per semaphore. */
+static void describe_sems(GString *out, const dipc_semset *s)
 {
-	static const char *const head[] = { "sem", "semval", "sempid", "semncnt", "semzcnt" };
-	g_autofree unsigned *ncnt = NULL, *zcnt = NULL;
-	g_autoptr(GPtrArray) undos = NULL;
-	size_t width[5];
-	GString *out;
-	char buf[PID_BUF];
-	GHashTableIter it;
-	gpointer value;
-	size_t wwidth;
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(5);
+	g_autofree unsigned *ncnt = g_new0(unsigned, s->nsems);
+	g_autofree unsigned *zcnt = g_new0(unsigned, s->nsems);
+	char pid[DIPC_STATUS_PID_LEN];
 
-	g_return_val_if_fail(s, NULL);
-
-	out = g_string_new(NULL);
-	g_string_append_printf(out, "%-10s0x%08x\n", "key", (unsigned) (uint32_t) s->perm.key);
-	g_string_append_printf(out, "%-10s%d\n", "id", (int) s->perm.id);
-	g_string_append_printf(out, "%-10s%s\n", "owner", owner_node && *owner_node ? owner_node : "-");
-	g_string_append_printf(out, "%-10s%04o\n", "mode", (unsigned) (s->perm.mode & 0777));
-	g_string_append_printf(out, "%-10s%u\n", "uid", (unsigned) s->perm.uid);
-	g_string_append_printf(out, "%-10s%u\n", "gid", (unsigned) s->perm.gid);
-	g_string_append_printf(out, "%-10s%u\n", "cuid", (unsigned) s->perm.cuid);
-	g_string_append_printf(out, "%-10s%u\n", "cgid", (unsigned) s->perm.cgid);
-	g_string_append_printf(out, "%-10s%u\n", "nsems", s->nsems);
-	append_time(out, "otime", s->otime);
-	append_time(out, "ctime", s->ctime);
-	if (s->removed)
-		g_string_append_printf(out, "%-10s%s\n", "removed", "yes");
-
-	/* One pass over the queue instead of one per semaphore. */
-	ncnt = g_new0(unsigned, s->nsems);
-	zcnt = g_new0(unsigned, s->nsems);
 	for (const dipc_sem_waiter *w = s->head; w; w = w->next) {
 		const struct dipc_sembuf *sop = &w->sops[w->blocking];
 
@@ -863,83 +790,95 @@ char *dipc_semset_describe(const dipc_semset *s, const char *owner_node)
 			zcnt[sop->sem_num]++;
 	}
 
-	/* Column widths: the header, then every cell. */
-	for (unsigned c = 0; c < 5; c++)
-		width[c] = strlen(head[c]);
+	dipc_status_table_cell(t, "sem");
+	dipc_status_table_cell(t, "semval");
+	dipc_status_table_cell(t, "sempid");
+	dipc_status_table_cell(t, "semncnt");
+	dipc_status_table_cell(t, "semzcnt");
 	for (unsigned i = 0; i < s->nsems; i++) {
-		size_t l[5];
-
-		l[0] = (size_t) g_snprintf(buf, sizeof(buf), "%u", i);
-		l[1] = (size_t) g_snprintf(buf, sizeof(buf), "%d", s->sems[i].semval);
-		format_pid(buf, sizeof(buf), s->sems[i].sempid, s->sems[i].sempid_node);
-		l[2] = strlen(buf);
-		l[3] = (size_t) g_snprintf(buf, sizeof(buf), "%u", ncnt[i]);
-		l[4] = (size_t) g_snprintf(buf, sizeof(buf), "%u", zcnt[i]);
-		for (unsigned c = 0; c < 5; c++)
-			width[c] = MAX(width[c], l[c]);
+		dipc_status_pid_or_dash(pid, sizeof(pid), s->sems[i].sempid, s->sems[i].sempid_node);
+		dipc_status_table_cell(t, "%u", i);
+		dipc_status_table_cell(t, "%d", s->sems[i].semval);
+		dipc_status_table_cell(t, "%s", pid);
+		dipc_status_table_cell(t, "%u", ncnt[i]);
+		dipc_status_table_cell(t, "%u", zcnt[i]);
 	}
+	dipc_status_table_render(t, out, "");
+}
 
-	g_string_append_c(out, '\n');
-	g_string_append_printf(out, "%-*s  %-*s  %-*s  %-*s  %s\n",
-			       (int) width[0], head[0], (int) width[1], head[1],
-			       (int) width[2], head[2], (int) width[3], head[3], head[4]);
-	for (unsigned i = 0; i < s->nsems; i++) {
-		format_pid(buf, sizeof(buf), s->sems[i].sempid, s->sems[i].sempid_node);
-		g_string_append_printf(out, "%-*u  %-*d  %-*s  %-*u  %u\n",
-				       (int) width[0], i, (int) width[1], s->sems[i].semval,
-				       (int) width[2], buf, (int) width[3], ncnt[i], zcnt[i]);
-	}
+/* The queue, in order: pid@node and the sembufs as [num:op flags, ...]. */
+static void describe_waiters(GString *out, const dipc_semset *s)
+{
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(2);
+	g_autoptr(GString) ops = g_string_new(NULL);
+	char pid[DIPC_STATUS_PID_LEN];
 
-	g_string_append_c(out, '\n');
-	g_string_append_printf(out, "%-10s%u\n", "waiters", s->nwaiters);
-	wwidth = 0;
+	dipc_status_line(out, "waiters", "%u", s->nwaiters);
 	for (const dipc_sem_waiter *w = s->head; w; w = w->next) {
-		format_who(buf, sizeof(buf), &w->who);
-		wwidth = MAX(wwidth, strlen(buf));
-	}
-	for (const dipc_sem_waiter *w = s->head; w; w = w->next) {
-		format_who(buf, sizeof(buf), &w->who);
-		g_string_append_printf(out, "  %-*s  [", (int) wwidth, buf);
+		g_string_assign(ops, "[");
 		for (unsigned i = 0; i < w->nsops; i++) {
 			const struct dipc_sembuf *sop = &w->sops[i];
 
-			g_string_append_printf(out, "%s%u:%s%d%s%s", i ? ", " : "",
+			g_string_append_printf(ops, "%s%u:%s%d%s%s", i ? ", " : "",
 					       (unsigned) sop->sem_num, sop->sem_op > 0 ? "+" : "",
 					       (int) sop->sem_op,
 					       sop->sem_flg & SEM_UNDO ? " undo" : "",
 					       sop->sem_flg & IPC_NOWAIT ? " nowait" : "");
 		}
-		g_string_append(out, "]\n");
+		g_string_append_c(ops, ']');
+		dipc_status_pid(pid, sizeof(pid), w->who.pid, w->who.node);
+		dipc_status_table_cell(t, "%s", pid);
+		dipc_status_table_cell(t, "%s", ops->str);
 	}
+	dipc_status_table_render(t, out, "  ");
+}
 
-	undos = g_ptr_array_new();
+/* The undo records by node then pid, with their non-zero adjustments. */
+static void describe_undos(GString *out, const dipc_semset *s)
+{
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(2);
+	g_autoptr(GPtrArray) undos = g_ptr_array_new();
+	g_autoptr(GString) adj = g_string_new(NULL);
+	GHashTableIter it;
+	gpointer value;
+
 	g_hash_table_iter_init(&it, s->undo);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		g_ptr_array_add(undos, value);
 	g_ptr_array_sort(undos, undo_cmp);
 
-	g_string_append_printf(out, "%-10s%u\n", "undo", undos->len);
-	wwidth = 0;
+	dipc_status_line(out, "undo", "%u", undos->len);
 	for (guint j = 0; j < undos->len; j++) {
 		const sem_undo *un = undos->pdata[j];
 
-		wwidth = MAX(wwidth, (size_t) g_snprintf(buf, sizeof(buf), "%d@%s",
-							 (int) un->key.pid, un->key.node));
+		g_string_assign(adj, "[");
+		for (unsigned i = 0; i < s->nsems; i++)
+			if (un->adj[i] != 0)
+				g_string_append_printf(adj, "%s%u:%+d", adj->len > 1 ? ", " : "", i,
+						       (int) un->adj[i]);
+		g_string_append_c(adj, ']');
+		dipc_status_table_cell(t, "%d@%s", (int) un->key.pid, un->key.node);
+		dipc_status_table_cell(t, "%s", adj->str);
 	}
-	for (guint j = 0; j < undos->len; j++) {
-		const sem_undo *un = undos->pdata[j];
-		bool first = true;
+	dipc_status_table_render(t, out, "  ");
+}
 
-		g_snprintf(buf, sizeof(buf), "%d@%s", (int) un->key.pid, un->key.node);
-		g_string_append_printf(out, "  %-*s  [", (int) wwidth, buf);
-		for (unsigned i = 0; i < s->nsems; i++) {
-			if (un->adj[i] == 0)
-				continue;
-			g_string_append_printf(out, "%s%u:%+d", first ? "" : ", ", i, (int) un->adj[i]);
-			first = false;
-		}
-		g_string_append(out, "]\n");
-	}
+char *dipc_semset_describe(const dipc_semset *s, const char *owner_node)
+{
+	GString *out;
 
+	g_return_val_if_fail(s, NULL);
+
+	out = g_string_new(NULL);
+	dipc_status_perm(out, &s->perm, owner_node);
+	dipc_status_line(out, "nsems", "%u", s->nsems);
+	dipc_status_time(out, "otime", s->otime);
+	dipc_status_time(out, "ctime", s->ctime);
+	dipc_status_removed(out, s->removed);
+	g_string_append_c(out, '\n');
+	describe_sems(out, s);
+	g_string_append_c(out, '\n');
+	describe_waiters(out, s);
+	describe_undos(out, s);
 	return g_string_free(out, FALSE);
 }

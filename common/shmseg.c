@@ -15,9 +15,7 @@
 
 #include "shmseg.h"
 
-#define S_IRUGO 0444
-#define S_IWUGO 0222
-#define S_IXUGO 0111
+#define S_IXUGO 0111   /* SHM_EXEC: execute access */
 
 #ifndef SHM_STAT_ANY
 #define SHM_STAT_ANY 15
@@ -44,11 +42,7 @@ dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
 {
 	dipc_shmseg *s = g_new0(dipc_shmseg, 1);
 
-	s->perm.key = key;
-	s->perm.id = id;
-	s->perm.uid = s->perm.cuid = creator->uid;
-	s->perm.gid = s->perm.cgid = creator->gid;
-	s->perm.mode = (uint32_t)mode & 0777;
+	dipc_ipc_perm_init(&s->perm, key, id, (uint32_t)mode, creator);
 	s->size = size;
 	s->npages = (size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE;
 	s->cpid = creator->pid;
@@ -113,19 +107,13 @@ int dipc_shmseg_check_get(const dipc_shmseg *s, const dipc_ident *who, int flags
 {
 	if (s->size < size)
 		return -EINVAL;
-	return dipc_ipcperms(&s->perm, who, flags & 0777);
+	return dipc_ipc_check_get(&s->perm, who, flags);
 }
 
 static void fill_ds(const dipc_shmseg *s, struct dipc_shmid_ds *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->perm.key = s->perm.key;
-	out->perm.uid = s->perm.uid;
-	out->perm.gid = s->perm.gid;
-	out->perm.cuid = s->perm.cuid;
-	out->perm.cgid = s->perm.cgid;
-	out->perm.mode = s->perm.mode;
-	out->perm.seq = (uint32_t)s->perm.id >> 15;
+	dipc_ipc_perm_export(&s->perm, &out->perm);
 	out->segsz = s->size;
 	out->atime = s->atime;
 	out->dtime = s->dtime;
@@ -143,21 +131,21 @@ int dipc_shmseg_ctl(dipc_shmseg *s, const dipc_ident *who, int cmd,
 	switch (cmd) {
 	case IPC_STAT:
 	case SHM_STAT:
-		if (dipc_ipcperms(&s->perm, who, S_IRUGO) < 0)
-			return -EACCES;
-		/* fall through */
 	case SHM_STAT_ANY:
+		if ((r = dipc_ipc_stat_check(&s->perm, who, cmd != SHM_STAT_ANY)) < 0)
+			return r;
 		if (out)
 			fill_ds(s, out);
 		return 0;
 	case IPC_SET:
-		if ((r = dipc_ipc_owner_check(&s->perm, who)) < 0)
+		/* A segment marked for destruction still takes IPC_SET, as in
+		 * Linux: it lives on while attached. */
+		if ((r = dipc_ipc_ctl_check(&s->perm, who, false)) < 0)
 			return r;
-		dipc_ipc_update_perm(&s->perm, in->perm.uid, in->perm.gid, in->perm.mode);
-		s->ctime = dipc_now_sec();
+		dipc_ipc_set_perm(&s->perm, &s->ctime, in->perm.uid, in->perm.gid, in->perm.mode);
 		return 0;
 	case IPC_RMID:
-		if ((r = dipc_ipc_owner_check(&s->perm, who)) < 0)
+		if ((r = dipc_ipc_ctl_check(&s->perm, who, false)) < 0)
 			return r;
 		/* Marked; the key becomes private at once (do_shm_rmid). */
 		s->perm.mode |= SHM_DEST;
@@ -167,9 +155,8 @@ int dipc_shmseg_ctl(dipc_shmseg *s, const dipc_ident *who, int cmd,
 	case SHM_UNLOCK:
 		/* shmctl_do_lock: without CAP_IPC_LOCK only the owner or creator.
 		 * The flag is recorded; residency is the nodes' business. */
-		if (!dipc_ident_capable(who, 14 /* CAP_IPC_LOCK */) && who->uid != s->perm.uid &&
-		    who->uid != s->perm.cuid)
-			return -EPERM;
+		if ((r = dipc_ipc_owner_or_cap(&s->perm, who, DIPC_CAP_IPC_LOCK)) < 0)
+			return r;
 		if (cmd == SHM_LOCK)
 			s->perm.mode |= SHM_LOCKED;
 		else
@@ -184,13 +171,15 @@ int dipc_shmseg_attach(dipc_shmseg *s, const dipc_ident *who, int shmflg, bool f
 		       struct dipc_shmid_ds *out)
 {
 	if (!fork) {
-		int acc = (shmflg & SHM_RDONLY) ? S_IRUGO : (S_IRUGO | S_IWUGO);
+		int acc = (shmflg & SHM_RDONLY) ? DIPC_IPC_READ : (DIPC_IPC_READ | DIPC_IPC_WRITE);
+		int r;
 #ifdef SHM_EXEC
 		if (shmflg & SHM_EXEC)
 			acc |= S_IXUGO;
 #endif
-		if (dipc_ipcperms(&s->perm, who, acc) < 0)
-			return -EACCES;
+		r = dipc_ipcperms(&s->perm, who, acc);
+		if (r < 0)
+			return r;
 	}
 	s->nattch++;
 	s->atime = dipc_now_sec();

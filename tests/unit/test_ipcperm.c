@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the shared IPC permission rules (common/ipcperm.c), checked
- * against what Linux ipc/util.c does for the same inputs.
+ * Unit tests of the shared IPC permission rules and ipc_perm bookkeeping
+ * (common/ipcperm.c), checked against what Linux ipc/util.c does for the
+ * same inputs.
  */
 #include <errno.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include <glib.h>
 
+#include "dipc_abi.h"
 #include "ipcperm.h"
 
 #define READ_ACCESS  0444
@@ -230,6 +232,128 @@ static void test_update_perm(void)
 	g_assert_cmpuint(p.mode, ==, 01000);
 }
 
+static void test_check_get(void)
+{
+	dipc_ipc_perm p = make_perm(0640);
+	dipc_ident owner = make_ident(1000, 9), group = make_ident(4000, 100);
+	dipc_ident other = make_ident(4000, 9);
+
+	/* xxxget(key, IPC_CREAT | 0600): the creation bits fall off. */
+	g_assert_cmpint(dipc_ipc_check_get(&p, &owner, 01000 | 02000 | 0600), ==, 0);
+	g_assert_cmpint(dipc_ipc_check_get(&p, &group, 01000 | 0600), ==, -EACCES);
+	g_assert_cmpint(dipc_ipc_check_get(&p, &group, 01000 | 0440), ==, 0);
+	g_assert_cmpint(dipc_ipc_check_get(&p, &other, 0004), ==, -EACCES);
+	/* Asking for nothing is always allowed, as in Linux. */
+	g_assert_cmpint(dipc_ipc_check_get(&p, &other, 01000), ==, 0);
+}
+
+static void test_stat_check(void)
+{
+	dipc_ipc_perm p = make_perm(0600);
+	dipc_ident owner = make_ident(1000, 9), other = make_ident(4000, 9);
+
+	g_assert_cmpint(dipc_ipc_stat_check(&p, &owner, true), ==, 0);
+	g_assert_cmpint(dipc_ipc_stat_check(&p, &other, true), ==, -EACCES);
+	/* XXX_STAT_ANY skips the check. */
+	g_assert_cmpint(dipc_ipc_stat_check(&p, &other, false), ==, 0);
+	/* Write access alone does not let one read the state. */
+	p.mode = 0622;
+	g_assert_cmpint(dipc_ipc_stat_check(&p, &other, true), ==, -EACCES);
+	p.mode = 0604;
+	g_assert_cmpint(dipc_ipc_stat_check(&p, &other, true), ==, 0);
+}
+
+static void test_owner_or_cap(void)
+{
+	dipc_ipc_perm p = make_perm(0777);
+	dipc_ident owner = make_ident(1000, 9), creator = make_ident(2000, 9);
+	dipc_ident other = make_ident(4000, 100), bare_root = make_ident(0, 0);
+
+	g_assert_cmpint(dipc_ipc_owner_or_cap(&p, &owner, DIPC_CAP_IPC_LOCK), ==, 0);
+	g_assert_cmpint(dipc_ipc_owner_or_cap(&p, &creator, DIPC_CAP_IPC_LOCK), ==, 0);
+	g_assert_cmpint(dipc_ipc_owner_or_cap(&p, &other, DIPC_CAP_IPC_LOCK), ==, -EPERM);
+
+	/* The one capability asked for, and no other, lets a stranger in. */
+	other.caps = 1ull << DIPC_CAP_SYS_ADMIN;
+	g_assert_cmpint(dipc_ipc_owner_or_cap(&p, &other, DIPC_CAP_IPC_LOCK), ==, -EPERM);
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &other), ==, 0);
+	other.caps = 1ull << DIPC_CAP_IPC_LOCK;
+	g_assert_cmpint(dipc_ipc_owner_or_cap(&p, &other, DIPC_CAP_IPC_LOCK), ==, 0);
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &other), ==, -EPERM);
+
+	/* uid 0 without capabilities (root in a container) is a stranger. */
+	bare_root.caps = 0;
+	g_assert_cmpint(dipc_ipc_owner_or_cap(&p, &bare_root, DIPC_CAP_IPC_LOCK), ==, -EPERM);
+	g_assert_cmpint(dipc_ipc_owner_check(&p, &bare_root), ==, -EPERM);
+}
+
+static void test_ctl_check(void)
+{
+	dipc_ipc_perm p = make_perm(0600);
+	dipc_ident owner = make_ident(1000, 9), other = make_ident(4000, 9);
+
+	g_assert_cmpint(dipc_ipc_ctl_check(&p, &owner, false), ==, 0);
+	g_assert_cmpint(dipc_ipc_ctl_check(&p, &owner, true), ==, -EIDRM);
+	/* A stranger learns nothing about the removal: EPERM first. */
+	g_assert_cmpint(dipc_ipc_ctl_check(&p, &other, true), ==, -EPERM);
+	g_assert_cmpint(dipc_ipc_ctl_check(&p, &other, false), ==, -EPERM);
+}
+
+static void test_set_perm(void)
+{
+	dipc_ipc_perm p = make_perm(02600); /* SHM_LOCKED above the mode bits */
+	int64_t ctime = 5, before = dipc_now_sec();
+
+	dipc_ipc_set_perm(&p, &ctime, 11, 12, 0777 | 01000);
+	g_assert_cmpuint(p.uid, ==, 11);
+	g_assert_cmpuint(p.gid, ==, 12);
+	g_assert_cmpuint(p.mode, ==, 02777);
+	g_assert_cmpuint(p.cuid, ==, 2000);
+	g_assert_cmpuint(p.cgid, ==, 200);
+	g_assert_cmpint(ctime, >=, before);
+	g_assert_cmpint(ctime, <=, dipc_now_sec());
+}
+
+static void test_perm_init(void)
+{
+	dipc_ident creator = make_ident(1234, 567);
+	dipc_ipc_perm p;
+
+	memset(&p, 0xa5, sizeof(p));
+	/* IPC_CREAT | IPC_EXCL | 0640 as the program passed it. */
+	dipc_ipc_perm_init(&p, (int32_t) 0xdeadbeefu, 98304 + 17, 01000 | 02000 | 0640, &creator);
+	g_assert_cmpint(p.key, ==, (int32_t) 0xdeadbeefu);
+	g_assert_cmpint(p.id, ==, 98304 + 17);
+	g_assert_cmpuint(p.uid, ==, 1234);
+	g_assert_cmpuint(p.cuid, ==, 1234);
+	g_assert_cmpuint(p.gid, ==, 567);
+	g_assert_cmpuint(p.cgid, ==, 567);
+	g_assert_cmpuint(p.mode, ==, 0640);
+}
+
+static void test_perm_export(void)
+{
+	dipc_ipc_perm p = make_perm(01000 | 02000 | 0640); /* SHM_DEST | SHM_LOCKED */
+	struct dipc_perm out;
+
+	memset(&out, 0xa5, sizeof(out));
+	p.id = (3 << 15) | 0x7ffe;
+	dipc_ipc_perm_export(&p, &out);
+	g_assert_cmpint(out.key, ==, 0x162e);
+	g_assert_cmpuint(out.uid, ==, 1000);
+	g_assert_cmpuint(out.gid, ==, 100);
+	g_assert_cmpuint(out.cuid, ==, 2000);
+	g_assert_cmpuint(out.cgid, ==, 200);
+	/* The kind's flags are part of the exported mode (ipcs shows "dest"). */
+	g_assert_cmpuint(out.mode, ==, 03640);
+	g_assert_cmpuint(out.seq, ==, 3);
+
+	/* The largest id: the sequence is unsigned, not sign-extended. */
+	p.id = INT32_MAX;
+	dipc_ipc_perm_export(&p, &out);
+	g_assert_cmpuint(out.seq, ==, (uint32_t) INT32_MAX >> 15);
+}
+
 static void test_now(void)
 {
 	int64_t before = (int64_t) time(NULL);
@@ -253,6 +377,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/ipcperm/flag_collapse", test_flag_collapse);
 	g_test_add_func("/ipcperm/owner_check", test_owner_check);
 	g_test_add_func("/ipcperm/update_perm", test_update_perm);
+	g_test_add_func("/ipcperm/check_get", test_check_get);
+	g_test_add_func("/ipcperm/stat_check", test_stat_check);
+	g_test_add_func("/ipcperm/owner_or_cap", test_owner_or_cap);
+	g_test_add_func("/ipcperm/ctl_check", test_ctl_check);
+	g_test_add_func("/ipcperm/set_perm", test_set_perm);
+	g_test_add_func("/ipcperm/perm_init", test_perm_init);
+	g_test_add_func("/ipcperm/perm_export", test_perm_export);
 	g_test_add_func("/ipcperm/now", test_now);
 
 	return g_test_run();
