@@ -201,7 +201,7 @@ struct dipc_node {
 	unsigned nparked;
 	GHashTable *parked_remote;   /* dipc_remote_key -> op, for Cancel */
 
-	struct shm_state *shm;       /* shmglue.c */
+	struct shm_state *shm;       /* shmglue.c, shm.h */
 
 	/* process watches (procwatch.c), their exits (exitwatch.c) */
 	GHashTable *procs;           /* pid -> proc watch */
@@ -321,29 +321,32 @@ dipc_msg_wake_fn msgglue_wake_fn(void);
 void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m);
 
 /* ---- shmglue.c ---- */
-void shmglue_init(dipc_node *n);
+/* Shared memory: shmglue.c is its front door, the rooms behind it are
+ * listed in shm.h.  The file that defines each call is named after it. */
+void shmglue_init(dipc_node *n);                      /* shmglue.c */
 void shmglue_fini(dipc_node *n);
+void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
+void shmglue_conn_closed(dipc_node *n, dipc_conn *c);
+void shmglue_drain_interrupts(dipc_node *n);
+void exec_shm(dipc_op *op, dipc_obj *o);
 dipc_shmseg *shmglue_create(dipc_node *n, int32_t key, int32_t id, uint64_t size, int mode,
-			    const dipc_ident *who);
+			    const dipc_ident *who);          /* shm_owner.c */
 void shmglue_destroy(dipc_node *n, int32_t id);
 void shmglue_node_down(dipc_node *n, const char *name);
 char *shmglue_describe(dipc_node *n, dipc_shmseg *seg, int32_t id);
-void exec_shm(dipc_op *op, dipc_obj *o);
-void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
-void shmglue_conn_closed(dipc_node *n, dipc_conn *c);
-struct shm_local *shmglue_local(dipc_node *n, int32_t id, uint64_t size, const char *owner);
-void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner, uint32_t *rev, bool *flushing);
-bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id);
+struct shm_local *shmglue_local(dipc_node *n, int32_t id, uint64_t size,
+				const char *owner);  /* shm_copy.c */
 void shmglue_segment_gone(dipc_node *n, int32_t id);
 void shmglue_read(dipc_node *n, fuse_req_t req, int32_t id, size_t size, off_t off,
 		  bool direct);
 void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, size_t size,
 		   off_t off, bool writepage, bool direct);
 void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault *in);
+void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
+		      const char *owner, uint32_t *rev, bool *flushing);   /* shm_takeback.c */
+bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id);
 void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in);
-void shmglue_drain_interrupts(dipc_node *n);
 void shmglue_flush_exits(dipc_node *n);
 
 /* ---- exitwatch.c: process exits, one epoll fd for every pidfd ---- */
