@@ -5,7 +5,10 @@
  * The state of one mount.dipcfs node, shared by the files of fs/:
  *
  *   main.c       options, mount-helper behaviour, the loop, signals
- *   fuse_ops.c   the FUSE low-level callbacks: inodes, status files, ioctl entry
+ *   fuse_*.c     the FUSE face: fuse_ns.c (the tree), fuse_status.c,
+ *                fuse_control.c, fuse_ioctl.c + ioctl_*.c (the ioctl table),
+ *                fuse_loop.c (the session in the loop), ident.c (callers);
+ *                see fuse_priv.h
  *   cluster.c    the referee connection, peer connections, id -> owner routing
  *   objects.c    objects this node owns, xxxget, listing and status text
  *   semglue.c    operations at the owner: the op's life, parking, semaphores,
@@ -208,7 +211,7 @@ struct dipc_node {
 	int exit_epfd;               /* every watched pidfd, EPOLLONESHOT */
 	uv_poll_t exit_poll;
 
-	/* identity cache (fuse_ops.c) */
+	/* identity cache (ident.c) */
 	GHashTable *idcache;         /* tid -> cached ident */
 
 	uv_signal_t sigterm, sigint;
@@ -226,11 +229,11 @@ void node_stop(dipc_node *n);
  * sleeping, so the next request of a ping-pong finds it awake. */
 void node_activity(dipc_node *n);
 
-/* ---- fuse_ops.c ---- */
-extern const struct fuse_lowlevel_ops dipc_fuse_ops;
-int fuse_attach_loop(dipc_node *n);
-void fuse_drain_interrupts(dipc_node *n);
-fuse_ino_t fuse_obj_ino(int kind, int32_t id);
+/* ---- fuse_ops.c ---- (now fuse_loop.c, fuse_ns.c; private: fuse_priv.h) */
+extern const struct fuse_lowlevel_ops dipc_fuse_ops;   /* fuse_loop.c */
+int fuse_attach_loop(dipc_node *n);                    /* fuse_loop.c */
+void fuse_drain_interrupts(dipc_node *n);              /* fuse_loop.c */
+fuse_ino_t fuse_obj_ino(int kind, int32_t id);         /* fuse_ns.c */
 
 /* ---- cluster.c: start/stop of the parts below, the cluster status ---- */
 int cluster_start(dipc_node *n);

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ioctl_msg.c
+ *
+ * The ioctl table's message-queue rows: msgsnd and msgrcv with the text
+ * inline (three sizes of one layout), staged in a private .control handle
+ * (fuse_control.c), or for msgrcv straight into the program's buffer
+ * (DIPC_IOC_MSGRCV_DIRECT, whose number carries the buffer's size); and
+ * msgctl.  Each row decodes its payload into an op for the owner
+ * (msgglue.c) and answers the shim from the op's results.
+ *
+ * No loss: a received message is only handed to a caller that still waits
+ * for it; otherwise it goes back to the head of its queue (see
+ * msgrcv_deliver_now and the delivery point in fuse_loop.c).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+
+#include "ioctl_table.h"
+
+/* S/M/L inline or staged: the layouts share every field but the text's room. */
+static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_msgsnd_l *s = call->in;
+	size_t cap = call->in_size - G_STRUCT_OFFSET(struct dipc_ioc_msgsnd_l, mtext);
+	const void *text = s->mtext;
+	dipc_op *op;
+
+	if (call->cmd == DIPC_IOC_MSGSND_STAGED) {
+		if (ctl_staged_text(call->ctl, s->msgsz, &text) < 0)
+			return -EINVAL;
+	} else if (s->msgsz > cap) {
+		return -EINVAL;
+	}
+	if (s->mtype < 1 || s->msgsz > call->node->msg_lim.msgmax)
+		return -EINVAL;
+	op = op_new(call->node, OP_MSGSND);
+	op->id = s->id;
+	op->msgflg = s->msgflg;
+	op->msg = dipc_msg_new(s->mtype, text, s->msgsz);
+	if (call->cmd == DIPC_IOC_MSGSND_STAGED)
+		ctl_staged_sent(call->ctl);
+	*ret_op = op;
+	return 0;
+}
+
+static int msgrcv_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_msgrcv_l *r = call->in;
+	size_t cap = call->in_size - G_STRUCT_OFFSET(struct dipc_ioc_msgrcv_l, mtext);
+	bool staged = call->cmd == DIPC_IOC_MSGRCV_STAGED;
+	dipc_op *op;
+
+	if (staged) {
+		if (!ctl_can_receive(call->ctl))
+			return -EBUSY;
+	} else if (r->msgsz > cap) {
+		return -EINVAL;
+	}
+	op = op_new(call->node, OP_MSGRCV);
+	op->id = r->id;
+	op->msgflg = r->msgflg;
+	op->msgtyp = r->msgtyp;
+	op->maxsize = r->msgsz;
+	op->io_buf = g_memdup2(r, call->in_size);
+	op->out_size = call->out_size;
+	if (staged) {
+		op->ctl = call->ctl;
+		ctl_set_busy(op->ctl, true);
+	}
+	*ret_op = op;
+	return 0;
+}
+
+/* The buffer is msgp itself: its size is sizeof(long) + msgsz. */
+static int msgrcv_direct_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_msgrcv_direct *r = call->in;
+	dipc_op *op;
+
+	if (r->msgsz != call->in_size - sizeof(int64_t))
+		return -EINVAL;
+	op = op_new(call->node, OP_MSGRCV);
+	op->id = r->id;
+	op->msgflg = r->msgflg;
+	op->msgtyp = r->msgtyp;
+	op->maxsize = r->msgsz;
+	op->direct = true;
+	*ret_op = op;
+	return 0;
+}
+
+/* A message came: hand it over at the loop's delivery point, not here. */
+static void msgrcv_done(dipc_op *op)
+{
+	if (op->result < 0) {
+		ioc_done_plain(op);
+		return;
+	}
+	loop_defer_delivery(op);
+}
+
+/* The reply went out, or the message goes back. */
+static void reply_or_give_back(dipc_op *op, dipc_msg *m, int len, const void *out, size_t size)
+{
+	if (fuse_reply_ioctl(op->freq, len, out, size) < 0)
+		msg_give_back(op->node, op->id, m);
+	else
+		dipc_msg_free(m);
+}
+
+/* Staged: the text waits in the handle for read(). */
+static void deliver_staged(dipc_op *op, dipc_msg *m, size_t len)
+{
+	struct dipc_ioc_msgrcv_staged *r = op->io_buf;
+
+	ctl_set_busy(op->ctl, false);
+	r->mtype = m->mtype;
+	if (len == 0) {
+		/* nothing to read(): delivered with the reply */
+		reply_or_give_back(op, m, 0, r, sizeof(*r));
+		return;
+	}
+	ctl_hold(op->ctl, op->id, m, len);
+	if (fuse_reply_ioctl(op->freq, (int)len, r, sizeof(*r)) < 0)
+		msg_give_back(op->node, op->id, ctl_unhold(op->ctl));
+}
+
+/*
+ * Hand a received message to its caller, or give it back.  The caller must
+ * still be waiting: a request that was interrupted (the hook ran: a signal,
+ * or SIGKILL, is pending for it) would lose the message on its way out of
+ * the kernel, so it is answered EINTR and the message goes back to the head
+ * of its queue; so does a message whose reply the kernel refused.  Called at
+ * the delivery point (fuse_loop.c); the caller frees the op.
+ */
+void msgrcv_deliver_now(dipc_op *op)
+{
+	dipc_msg *m = g_steal_pointer(&op->msg);
+	size_t len = MIN((size_t)op->result, m->size);
+
+	if (op->interrupted) {
+		ctl_set_busy(op->ctl, false);
+		msg_give_back(op->node, op->id, m);
+		fuse_reply_err(op->freq, EINTR);
+		return;
+	}
+	if (op->direct) {
+		/* Straight into msgp: mtype, then the delivered text. */
+		g_autofree char *out = g_malloc(sizeof(int64_t) + len);
+		int64_t mtype = m->mtype;
+		memcpy(out, &mtype, sizeof(mtype));
+		memcpy(out + sizeof(mtype), m->data, len);
+		reply_or_give_back(op, m, (int)len, out, sizeof(mtype) + len);
+		return;
+	}
+	if (op->ctl) {
+		deliver_staged(op, m, len);
+		return;
+	}
+	struct dipc_ioc_msgrcv_l *r = op->io_buf;   /* S/M/L share the prefix */
+	size_t cap = op->out_size - G_STRUCT_OFFSET(struct dipc_ioc_msgrcv_l, mtext);
+	if (len > cap) {
+		/* the shim picked a struct too small for msgsz: its bug */
+		msg_give_back(op->node, op->id, m);
+		fuse_reply_err(op->freq, EPROTO);
+		return;
+	}
+	r->mtype = m->mtype;
+	memcpy(r->mtext, m->data, len);
+	reply_or_give_back(op, m, (int)len, r, op->out_size);
+}
+
+/* IPC_INFO / MSG_INFO: the cluster's limits. */
+static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
+{
+	guint owned = 0;
+	GHashTableIter it;
+	gpointer v;
+	uint64_t qnum = 0, cbytes = 0;
+
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->msg) {
+			owned++;
+			qnum += dipc_msgq_qnum(o->msg);
+			cbytes += dipc_msgq_cbytes(o->msg);
+		}
+	}
+	memset(mi, 0, sizeof(*mi));
+	mi->msgmax = (int32_t)n->msg_lim.msgmax;
+	mi->msgmnb = (int32_t)n->msg_lim.msgmnb;
+	mi->msgmni = (int32_t)n->conf->msgmni;
+	mi->msgssz = 16;
+	mi->msgseg = 0xffff;
+	if (cmd == MSG_INFO) {
+		/* as the kernel: in-use queues, queued messages and bytes */
+		mi->msgpool = (int32_t)owned;
+		mi->msgmap = (int32_t)MIN(qnum, (uint64_t)INT32_MAX);
+		mi->msgtql = (int32_t)MIN(cbytes, (uint64_t)INT32_MAX);
+	} else {
+		mi->msgpool = (int32_t)MIN((uint64_t)n->conf->msgmni * n->msg_lim.msgmnb / 1024,
+					   (uint64_t)INT32_MAX);
+		mi->msgmap = (int32_t)n->msg_lim.msgmnb;
+		mi->msgtql = (int32_t)n->msg_lim.msgmnb;
+	}
+}
+
+static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_msgctl *c = call->in;
+	dipc_op *op;
+
+	if (c->cmd == IPC_INFO || c->cmd == MSG_INFO) {
+		struct dipc_ioc_msgctl *out = g_memdup2(c, sizeof(*c));
+		fill_msginfo(call->node, &out->info, c->cmd);
+		call->reply = out;
+		call->reply_size = MIN(call->out_size, sizeof(*out));
+		return DIPC_IOC_ANSWERED;
+	}
+	op = op_new(call->node, OP_MSGCTL);
+	op->id = c->id;
+	op->cmd = c->cmd;
+	op->set_uid = c->ds.perm.uid;
+	op->set_gid = c->ds.perm.gid;
+	op->set_mode = c->ds.perm.mode;
+	op->set_qbytes = c->ds.qbytes;
+	op->io_buf = g_memdup2(c, sizeof(*c));
+	op->out_size = call->out_size;
+	*ret_op = op;
+	return 0;
+}
+
+static void msgctl_done(dipc_op *op)
+{
+	struct dipc_ioc_msgctl *c = op->io_buf;
+
+	if (op->result < 0 || op->out_size != sizeof(*c)) {
+		ioc_done_plain(op);
+		return;
+	}
+	c->ds = op->mds;
+	ioc_reply_op(op, c, sizeof(*c));
+}
+
+#define MSGSND_ROW(c, type) \
+	{ IOC_SIZED(c, type), .name = #c, .decode = msgsnd_decode, .done = ioc_done_plain }
+#define MSGRCV_ROW(c, type) \
+	{ IOC_SIZED(c, type), .name = #c, .out = IOC_OUT_IN, .decode = msgrcv_decode, .done = msgrcv_done }
+
+const dipc_ioc_row dipc_ioc_msg_rows[] = {
+	MSGSND_ROW(DIPC_IOC_MSGSND_S, struct dipc_ioc_msgsnd_s),
+	MSGSND_ROW(DIPC_IOC_MSGSND_M, struct dipc_ioc_msgsnd_m),
+	MSGSND_ROW(DIPC_IOC_MSGSND_L, struct dipc_ioc_msgsnd_l),
+	MSGSND_ROW(DIPC_IOC_MSGSND_STAGED, struct dipc_ioc_msgsnd_staged),
+	MSGRCV_ROW(DIPC_IOC_MSGRCV_S, struct dipc_ioc_msgrcv_s),
+	MSGRCV_ROW(DIPC_IOC_MSGRCV_M, struct dipc_ioc_msgrcv_m),
+	MSGRCV_ROW(DIPC_IOC_MSGRCV_L, struct dipc_ioc_msgrcv_l),
+	MSGRCV_ROW(DIPC_IOC_MSGRCV_STAGED, struct dipc_ioc_msgrcv_staged),
+	{ .cmd = _IOC(_IOC_READ | _IOC_WRITE, DIPC_IOC_MAGIC, DIPC_IOC_MSGRCV_DIRECT_NR, 0),
+	  .name = "DIPC_IOC_MSGRCV_DIRECT", .flags = IOC_ANY_SIZE,
+	  .in_min = sizeof(struct dipc_ioc_msgrcv_direct), .in_max = _IOC_SIZEMASK,
+	  .out = IOC_OUT_IN, .decode = msgrcv_direct_decode, .done = msgrcv_done },
+	{ IOC_EXACT(DIPC_IOC_MSGCTL, struct dipc_ioc_msgctl),
+	  .decode = msgctl_decode, .done = msgctl_done },
+};
+const size_t dipc_ioc_msg_nrows = G_N_ELEMENTS(dipc_ioc_msg_rows);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ioctl_sem.c
+ *
+ * The ioctl table's semaphore rows: semop/semtimedop (two payload sizes of
+ * one layout), semctl without a value array, and GETALL/SETALL.  Each row
+ * decodes its payload into an op for the owner (semglue.c) and answers the
+ * shim from the op's results.  IPC_INFO and SEM_INFO are the cluster's
+ * limits and this node's usage: any node answers them at once.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+#include "ioctl_table.h"
+
+/* semop, semtimedop: the payload's size says how many sembufs it can hold. */
+static int semop_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_semop_large *s = call->in;
+	size_t cap = (call->in_size - G_STRUCT_OFFSET(struct dipc_ioc_semop_large, sops)) /
+		     sizeof(struct dipc_sembuf);
+	dipc_op *op;
+
+	if (s->nsops > cap)
+		return -E2BIG;
+	op = op_new(call->node, OP_SEMOP);
+	op->id = s->id;
+	op->nsops = s->nsops;
+	op->timeout_ns = s->timeout_ns;
+	op->sops = g_memdup2(s->sops, sizeof(struct dipc_sembuf) * MAX(s->nsops, 1));
+	*ret_op = op;
+	return 0;
+}
+
+static bool sops_have_undo(const dipc_op *op)
+{
+	for (unsigned i = 0; i < op->nsops; i++)
+		if (op->sops[i].sem_flg & SEM_UNDO)
+			return true;
+	return false;
+}
+
+/* A SEM_UNDO operation that went through: the caller's node watches the
+ * process, to announce its exit to the owner. */
+static void semop_done(dipc_op *op)
+{
+	if (op->result == 0 && sops_have_undo(op)) {
+		const char *owner = cluster_owner_of(op->node, op->id);
+		if (owner)
+			procwatch_note_undo(op->node, op->who.pid, owner);
+	}
+	ioc_done_plain(op);
+}
+
+/* IPC_INFO / SEM_INFO: the cluster's limits, answered by any node. */
+static void fill_seminfo(dipc_node *n, struct dipc_seminfo *si, int cmd)
+{
+	memset(si, 0, sizeof(*si));
+	si->semmni = n->conf->semmni;
+	si->semmsl = n->sem_lim.semmsl;
+	si->semmns = n->conf->semmns;
+	si->semopm = n->sem_lim.semopm;
+	si->semvmx = n->sem_lim.semvmx;
+	si->semmap = n->conf->semmns;
+	si->semmnu = n->conf->semmns;
+	si->semume = n->sem_lim.semopm;
+	si->semusz = cmd == SEM_INFO ? (int32_t)g_hash_table_size(n->owned) : 16;
+	si->semaem = cmd == SEM_INFO ? (int32_t)n->sems_used : (int32_t)n->sem_lim.semaem;
+}
+
+static int semctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_semctl *c = call->in;
+	dipc_op *op;
+
+	if (c->cmd == IPC_INFO || c->cmd == SEM_INFO) {
+		struct dipc_ioc_semctl *out = g_memdup2(c, sizeof(*c));
+		fill_seminfo(call->node, &out->info, c->cmd);
+		call->reply = out;
+		call->reply_size = MIN(call->out_size, sizeof(*out));
+		return DIPC_IOC_ANSWERED;
+	}
+	op = op_new(call->node, OP_SEMCTL);
+	op->id = c->id;
+	op->semnum = c->semnum;
+	op->cmd = c->cmd;
+	op->val = c->val;
+	op->set_uid = c->ds.perm.uid;
+	op->set_gid = c->ds.perm.gid;
+	op->set_mode = c->ds.perm.mode;
+	op->io_buf = g_memdup2(c, sizeof(*c));
+	op->out_size = call->out_size;
+	*ret_op = op;
+	return 0;
+}
+
+static void semctl_done(dipc_op *op)
+{
+	struct dipc_ioc_semctl *c = op->io_buf;
+
+	if (op->result < 0 || op->out_size != sizeof(*c)) {
+		ioc_done_plain(op);
+		return;
+	}
+	c->ds = op->ds;
+	c->info = op->info;
+	ioc_reply_op(op, c, sizeof(*c));
+}
+
+static int semarray_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_semarray *a = call->in;
+	dipc_op *op;
+
+	if (a->cmd != GETALL && a->cmd != SETALL)
+		return -EINVAL;
+	if (a->cmd == SETALL && a->nsems > DIPC_SEMMSL_MAX)
+		return -EINVAL;
+	op = op_new(call->node, OP_SEMARRAY);
+	op->id = a->id;
+	op->cmd = a->cmd;
+	op->nvals = a->cmd == SETALL ? a->nsems : DIPC_SEMMSL_MAX;
+	op->vals = g_new0(uint16_t, MAX(op->nvals, 1));
+	if (a->cmd == SETALL)
+		memcpy(op->vals, a->vals, sizeof(uint16_t) * op->nvals);
+	op->io_buf = g_memdup2(a, sizeof(*a));
+	op->out_size = call->out_size;
+	*ret_op = op;
+	return 0;
+}
+
+static void semarray_done(dipc_op *op)
+{
+	struct dipc_ioc_semarray *a = op->io_buf;
+
+	if (op->result < 0 || op->out_size != sizeof(*a)) {
+		ioc_done_plain(op);
+		return;
+	}
+	if (op->cmd == GETALL) {
+		a->nsems = op->nvals;
+		memcpy(a->vals, op->vals, sizeof(uint16_t) * MIN(op->nvals, DIPC_SEMMSL_MAX));
+	}
+	ioc_reply_op(op, a, sizeof(*a));
+}
+
+const dipc_ioc_row dipc_ioc_sem_rows[] = {
+	{ IOC_EXACT(DIPC_IOC_SEMOP, struct dipc_ioc_semop),
+	  .decode = semop_decode, .done = semop_done },
+	{ IOC_EXACT(DIPC_IOC_SEMOP_LARGE, struct dipc_ioc_semop_large),
+	  .decode = semop_decode, .done = semop_done },
+	{ IOC_EXACT(DIPC_IOC_SEMCTL, struct dipc_ioc_semctl),
+	  .decode = semctl_decode, .done = semctl_done },
+	{ IOC_EXACT(DIPC_IOC_SEMARRAY, struct dipc_ioc_semarray),
+	  .decode = semarray_decode, .done = semarray_done },
+};
+const size_t dipc_ioc_sem_nrows = G_N_ELEMENTS(dipc_ioc_sem_rows);

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ioctl_shm.c
+ *
+ * The ioctl table's shared-memory rows: shmctl, the attach and detach
+ * counting around the shim's mmap and munmap, and the two calls that are
+ * not ops but the page protocol of shmglue.c: the SIGSEGV handler's fault
+ * (DIPC_IOC_SHMFAULT) and the helper thread's mailbox (DIPC_IOC_SHMWAIT).
+ *
+ * Control operations are answered at once by the owner, so they register no
+ * interrupt hook (IOC_NO_INTR).  IPC_INFO and SHM_INFO are answered by any
+ * node.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include "ioctl_table.h"
+
+/* IPC_INFO / SHM_INFO: the cluster's limits; SHM_INFO counts this node's
+ * own segments (the kernel counts its namespace). */
+static void fill_shminfo(dipc_node *n, struct dipc_shminfo *si, int cmd)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	memset(si, 0, sizeof(*si));
+	si->shmmax = n->conf->shmmax;
+	si->shmmin = 1;
+	si->shmmni = n->conf->shmmni;
+	si->shmseg = n->conf->shmmni;
+	si->shmall = n->conf->shmall;
+	if (cmd != SHM_INFO)
+		return;
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		dipc_obj *o = v;
+		if (o->shm) {
+			si->used_ids++;
+			si->shm_tot += dipc_shmseg_npages(o->shm);
+		}
+	}
+}
+
+static int shmctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_shmctl *c = call->in;
+	dipc_op *op;
+
+	if (c->cmd == IPC_INFO || c->cmd == SHM_INFO) {
+		struct dipc_ioc_shmctl *out = g_memdup2(c, sizeof(*c));
+		fill_shminfo(call->node, &out->info, c->cmd);
+		call->reply = out;
+		call->reply_size = MIN(call->out_size, sizeof(*out));
+		return DIPC_IOC_ANSWERED;
+	}
+	op = op_new(call->node, OP_SHMCTL);
+	op->id = c->id;
+	op->cmd = c->cmd;
+	op->set_uid = c->ds.perm.uid;
+	op->set_gid = c->ds.perm.gid;
+	op->set_mode = c->ds.perm.mode;
+	op->io_buf = g_memdup2(c, sizeof(*c));
+	op->out_size = call->out_size;
+	*ret_op = op;
+	return 0;
+}
+
+/* shmat (before mapping) and shmdt (after unmapping). */
+static int shmat_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	const struct dipc_ioc_shmat *a = call->in;
+	dipc_op *op = op_new(call->node, OP_SHMCTL);
+
+	op->id = a->id;
+	op->flags = a->shmflg;
+	op->fork = a->fork != 0;
+	op->io_buf = g_memdup2(a, sizeof(*a));
+	op->out_size = call->out_size;
+	op->cmd = call->cmd == DIPC_IOC_SHMAT ? DIPC_SHM_CMD_ATTACH : DIPC_SHM_CMD_DETACH;
+	op->val = 1;   /* a shmdt ends one attach */
+	*ret_op = op;
+	return 0;
+}
+
+/* A detach must end an attach this node knows of.  (A shmctl payload whose
+ * cmd is DIPC_SHM_CMD_DETACH is one too: the owner executes op->cmd.) */
+static int detach_admit(dipc_op *op)
+{
+	if (op->cmd != DIPC_SHM_CMD_DETACH)
+		return 0;
+	return shmglue_detach_local(op->node, op->who.pid, op->id) ? 0 : -EINVAL;
+}
+
+/* One answer for the three op rows, by op->cmd (which the owner executes:
+ * shmctl's own commands, or the attach and detach counting). */
+static void shm_done(dipc_op *op)
+{
+	dipc_node *n = op->node;
+	fuse_req_t req = op->freq;
+	struct dipc_ioc_shmat *at = op->io_buf;
+
+	if (op->result < 0) {
+		fuse_reply_err(req, -op->result);
+	} else if (op->cmd == DIPC_SHM_CMD_ATTACH) {
+		bool flushing = false;
+		shmglue_attached(n, op->who.pid, op->id, op->sds.segsz,
+				 cluster_owner_of(n, op->id), &at->rev, &flushing);
+		at->flushing = flushing;
+		at->ds = op->sds;
+		fuse_reply_ioctl(req, 0, at, sizeof(*at));
+	} else if (op->cmd == DIPC_SHM_CMD_DETACH) {
+		if (op->destroyed)
+			shmglue_segment_gone(n, op->id);
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	} else {
+		struct dipc_ioc_shmctl *c = op->io_buf;
+		c->ds = op->sds;
+		fuse_reply_ioctl(req, op->result, c, MIN(op->out_size, sizeof(*c)));
+	}
+	op_free(op);
+}
+
+static void shmfault_serve(dipc_ioc_call *call, fuse_req_t req)
+{
+	shmglue_fault(call->node, req, call->in);
+}
+
+static void shmwait_serve(dipc_ioc_call *call, fuse_req_t req)
+{
+	dipc_ident who;
+
+	if (req_ident(call->node, req, &who) < 0) {
+		fuse_reply_err(req, ESRCH);
+		return;
+	}
+	shmglue_wait(call->node, req, who.pid, call->in);
+}
+
+const dipc_ioc_row dipc_ioc_shm_rows[] = {
+	{ IOC_EXACT(DIPC_IOC_SHMCTL, struct dipc_ioc_shmctl), .flags = IOC_NO_INTR,
+	  .decode = shmctl_decode, .admit = detach_admit, .done = shm_done },
+	{ IOC_EXACT(DIPC_IOC_SHMAT, struct dipc_ioc_shmat), .flags = IOC_NO_INTR,
+	  .decode = shmat_decode, .done = shm_done },
+	{ IOC_EXACT(DIPC_IOC_SHMDT, struct dipc_ioc_shmat), .flags = IOC_NO_INTR,
+	  .decode = shmat_decode, .admit = detach_admit, .done = shm_done },
+	{ IOC_EXACT(DIPC_IOC_SHMFAULT, struct dipc_ioc_shmfault), .serve = shmfault_serve },
+	{ IOC_EXACT(DIPC_IOC_SHMWAIT, struct dipc_ioc_shmwait), .serve = shmwait_serve },
+};
+const size_t dipc_ioc_shm_nrows = G_N_ELEMENTS(dipc_ioc_shm_rows);
