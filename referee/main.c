@@ -28,7 +28,6 @@
  * listen).  If that is a wildcard (0.0.0.0, [::]), the referee substitutes
  * the address it sees the node connect from, keeping the port.
  */
-#define G_LOG_DOMAIN "dipc-referee"
 
 #include <errno.h>
 #include <signal.h>
