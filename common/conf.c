@@ -16,9 +16,9 @@
  * G_KEY_FILE_ERROR domain, code G_KEY_FILE_ERROR_INVALID_VALUE (or the code
  * GKeyFile itself reported for a file that does not parse).
  */
-#define G_LOG_DOMAIN "dipc"
 
 #include "conf.h"
+#include "hostport.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -85,54 +85,17 @@ static bool parse_u64(const char *s, uint64_t *ret)
 	return true;
 }
 
-/* Split "host:port" / "[v6]:port".  *ret_host is newly allocated. */
+/* dipc_split_hostport() with its sentence in this file's error domain.
+ * *ret_host is newly allocated. */
 static int split_hostport(const char *s, char **ret_host, unsigned *ret_port,
 			  GError **error)
 {
-	const char *colon, *host_start, *host_end;
-	uint64_t port;
+	const char *why = NULL;
+	int r = dipc_split_hostport(s, ret_host, ret_port, &why);
 
-	if (!s || !*s) {
-		g_set_error(error, CONF_ERROR, CONF_EINVAL,
-			    "expected host:port or [ipv6]:port");
-		return -EINVAL;
-	}
-	if (s[0] == '[') {
-		host_start = s + 1;
-		host_end = strchr(host_start, ']');
-		if (!host_end || host_end[1] != ':') {
-			g_set_error(error, CONF_ERROR, CONF_EINVAL,
-				    "expected [ipv6]:port");
-			return -EINVAL;
-		}
-		colon = host_end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon) {
-			g_set_error(error, CONF_ERROR, CONF_EINVAL,
-				    "expected host:port (no port given)");
-			return -EINVAL;
-		}
-		host_start = s;
-		host_end = colon;
-		if (memchr(host_start, ':', (size_t)(host_end - host_start))) {
-			g_set_error(error, CONF_ERROR, CONF_EINVAL,
-				    "an IPv6 address needs brackets: [addr]:port");
-			return -EINVAL;
-		}
-	}
-	if (host_end == host_start) {
-		g_set_error(error, CONF_ERROR, CONF_EINVAL, "empty host");
-		return -EINVAL;
-	}
-	if (!parse_u64(colon + 1, &port) || port < 1 || port > 65535) {
-		g_set_error(error, CONF_ERROR, CONF_EINVAL,
-			    "port must be a number between 1 and 65535");
-		return -EINVAL;
-	}
-	*ret_host = g_strndup(host_start, (size_t)(host_end - host_start));
-	*ret_port = (unsigned)port;
-	return 0;
+	if (r < 0)
+		g_set_error(error, CONF_ERROR, CONF_EINVAL, "%s", why);
+	return r;
 }
 
 int dipc_parse_hostport(const char *s, struct sockaddr_storage *ret, GError **error)

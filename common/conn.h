@@ -24,7 +24,8 @@
  *      of the caller's.
  *
  * Errors are negative errno values.  Nothing here logs except through g_debug /
- * g_message in the "dipc" domain.
+ * g_message in the "dipc" domain.  The framing (wire.h) is separate; this
+ * header includes it.
  */
 #ifndef DIPC_CONN_H
 #define DIPC_CONN_H
@@ -35,6 +36,7 @@
 
 #include "dipc.pb-c.h"
 #include "conf.h"
+#include "wire.h" /* the framing; included for the callers that used it from here */
 
 typedef struct dipc_conn dipc_conn;
 
@@ -99,23 +101,5 @@ const char *dipc_conn_peer_listen(const dipc_conn *c);
 const char *dipc_conn_peer_addr(const dipc_conn *c); /* "ip:port" seen */
 void dipc_conn_set_ud(dipc_conn *c, void *ud);
 void *dipc_conn_get_ud(const dipc_conn *c);
-
-/* ---- framing, exposed for unit tests and fuzzing ------------------------- */
-
-/* Pack env into a newly allocated frame (4-byte BE length + body). */
-uint8_t *dipc_frame_pack(const Dipc__Envelope *env, size_t *ret_len);
-
-/* Feed bytes to a frame reader; for each complete frame, unpack and call
- * fn(env, ud) (env freed after).  Returns 0, or -EMSGSIZE for a frame above
- * max_frame, -EBADMSG for a body that does not unpack. */
-typedef struct dipc_frame_reader {
-	uint8_t *buf;
-	size_t len, cap;
-	size_t max_frame;
-} dipc_frame_reader;
-
-int dipc_frame_feed(dipc_frame_reader *r, const uint8_t *data, size_t n,
-		    int (*fn)(Dipc__Envelope *env, void *ud), void *ud);
-void dipc_frame_reader_clear(dipc_frame_reader *r);
 
 #endif /* DIPC_CONN_H */

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dipc_config.h"
 #include "node.h"
 
 typedef struct options {
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.version) {
-		printf("mount.dipcfs 0.1.0 (ABI %d), libfuse %s\n", DIPC_ABI_VERSION, fuse_pkgversion());
+		printf("mount.dipcfs %s (ABI %d), libfuse %s\n", DIPC_VERSION, DIPC_ABI_VERSION, fuse_pkgversion());
 		return 0;
 	}
 	if (!o.mountpoint) {

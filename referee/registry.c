@@ -20,7 +20,6 @@
  * unlikely to hand out an id its predecessor used recently, and go up by one,
  * skipping ids still in use.
  */
-#define G_LOG_DOMAIN "dipc-referee"
 
 #include "registry.h"
 

@@ -7,7 +7,8 @@
  * connections over loopback inside one libuv loop (handshake with the right
  * and a wrong secret, calls, replies, time-outs, a peer that closes, closing
  * inside a callback in the middle of a batch, allowed_hosts, max_connections,
- * handshake time-out, heartbeats keeping an idle connection alive).
+ * handshake time-out, heartbeats keeping an idle connection alive), and the
+ * one host:port splitter (hostport.c).
  */
 #include <errno.h>
 #include <glib.h>
@@ -21,6 +22,7 @@
 #include <uv.h>
 
 #include "conn.h"
+#include "hostport.h"
 
 /* ---- framing -------------------------------------------------------------- */
 
@@ -902,6 +904,66 @@ static void test_conn_refused(void)
 	world_done(&w);
 }
 
+/* ---- host:port ------------------------------------------------------------ */
+
+static void expect_split(const char *s, const char *want_host, unsigned want_port)
+{
+	g_autofree char *host = NULL;
+	const char *why = NULL;
+	unsigned port = 0;
+
+	g_assert_cmpint(dipc_split_hostport(s, &host, &port, &why), ==, 0);
+	g_assert_cmpstr(host, ==, want_host);
+	g_assert_cmpuint(port, ==, want_port);
+}
+
+static void expect_no_split(const char *s)
+{
+	char *host = (char *)"untouched";
+	const char *why = NULL;
+	unsigned port = 7;
+
+	g_assert_cmpint(dipc_split_hostport(s, &host, &port, &why), ==, -EINVAL);
+	g_assert_nonnull(why);
+	g_assert_cmpstr(host, ==, "untouched");
+	g_assert_cmpuint(port, ==, 7);
+}
+
+static void test_hostport(void)
+{
+	g_autofree char *j4 = dipc_join_hostport("10.0.0.1", 7000);
+	g_autofree char *j6 = dipc_join_hostport("fe80::1", 7000);
+
+	expect_split("127.0.0.1:80", "127.0.0.1", 80);
+	expect_split("[::1]:65535", "::1", 65535);
+	expect_split("node-a.example:7001", "node-a.example", 7001);
+	expect_split("[127.0.0.1]:80", "127.0.0.1", 80); /* syntax only */
+	expect_split("h:000080", "h", 80);
+	expect_no_split(NULL);
+	expect_no_split("");
+	expect_no_split("127.0.0.1");
+	expect_no_split("::1:80");
+	expect_no_split("[::1:80");
+	expect_no_split("[::1]80");
+	expect_no_split(":80");
+	expect_no_split("[]:80");
+	expect_no_split("h:");
+	expect_no_split("h:0");
+	expect_no_split("h:65536");
+	expect_no_split("h:+80");
+	expect_no_split("h:80x");
+	expect_no_split("h:99999999999999999999");
+	g_assert_cmpstr(j4, ==, "10.0.0.1:7000");
+	g_assert_cmpstr(j6, ==, "[fe80::1]:7000");
+	g_assert_true(dipc_host_is_wildcard("0.0.0.0"));
+	g_assert_true(dipc_host_is_wildcard("::"));
+	g_assert_true(dipc_host_is_wildcard("0:0:0:0:0:0:0:0"));
+	g_assert_false(dipc_host_is_wildcard("127.0.0.1"));
+	g_assert_false(dipc_host_is_wildcard("::1"));
+	g_assert_false(dipc_host_is_wildcard("localhost"));
+	g_assert_false(dipc_host_is_wildcard(""));
+}
+
 int main(int argc, char **argv)
 {
 	int r;
@@ -911,6 +973,7 @@ int main(int argc, char **argv)
 		slow = MAX(1, atoi(g_getenv("DIPC_TEST_SLOW")));
 	g_test_init(&argc, &argv, NULL);
 	tmpdir = g_dir_make_tmp("dipc-test-wire-XXXXXX", NULL);
+	g_test_add_func("/wire/hostport", test_hostport);
 	g_test_add_func("/wire/frame/roundtrip", test_frame_roundtrip);
 	g_test_add_func("/wire/frame/split", test_frame_split);
 	g_test_add_func("/wire/frame/large", test_frame_large);
