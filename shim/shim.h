@@ -8,7 +8,8 @@
  *
  *   shim.c    the table of real libc functions, the control fd of the mount,
  *             logging, the ioctl helpers, the common xxxget() routing
- *   policy.c  which keys are distributed without IPC_DIPC
+ *   keys.c    which keys are distributed without IPC_DIPC (the grammar is
+ *             common/policy.c, shared with the daemon)
  *   sem.c     semget / semop / semtimedop / semctl
  *   msg.c     msgget / msgsnd / msgrcv / msgctl
  *   signals.c sigaction and its relatives: the application's handlers run
@@ -34,6 +35,7 @@
 #include <time.h>
 
 #include "dipc_abi.h"
+#include "policy.h"
 
 /* The interposed functions are the only exported symbols. */
 #define DIPC_EXPORT __attribute__((visibility("default")))
@@ -141,27 +143,7 @@ int dipc_get(int kind, key_t key, int flags, uint64_t size);
 /* Fill the common header of every request. */
 void dipc_hdr_init(struct dipc_ioc_hdr *hdr);
 
-/* ---- key policy (policy.c) ---------------------------------------------- */
-
-/* The first line of MOUNT/.policy must fit in DIPC_POLICY_MAX_TEXT - 1 bytes,
- * which cannot hold more than DIPC_POLICY_MAX_ITEMS items ("1,1,..."). */
-#define DIPC_POLICY_MAX_TEXT 4096
-#define DIPC_POLICY_MAX_ITEMS (DIPC_POLICY_MAX_TEXT / 2)
-
-struct dipc_policy {
-	unsigned n; /* ranges in use; 0 = "none" */
-	struct {
-		uint32_t lo, hi; /* inclusive, keys as unsigned 32-bit */
-	} range[DIPC_POLICY_MAX_ITEMS];
-};
-
-/* Parse a policy string ("none" | "all" | items) into *ret.  Returns 0, or
- * -EINVAL with *ret_why pointing to a static explanation and *ret left as
- * "none".  Pure: no environment, no files, no logging. */
-int dipc_policy_parse(const char *s, struct dipc_policy *ret, const char **ret_why);
-
-/* Does p select key? */
-bool dipc_policy_match(const struct dipc_policy *p, key_t key);
+/* ---- key policy (keys.c; the grammar is common/policy.c) ---------------- */
 
 /* Is this xxxget() distributed?  True when flags carry IPC_DIPC; otherwise
  * the policy decides (DIPC_KEYS, else MOUNT/.policy, loaded once, lazily). */
