@@ -724,27 +724,78 @@ DIPC_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 
 /* ---- syscalls that touch segment pages ------------------------------------ */
 
+/* The first of the n attaches (kept in slot order, as att_find() scans)
+ * that holds a; with cand NULL, att_find() itself. */
+static struct att *first_holder(struct att *const *cand, int n, uintptr_t a)
+{
+	if (!cand)
+		return att_find(a);
+	for (int i = 0; i < n; i++)
+		if (a >= cand[i]->start && a < cand[i]->start + cand[i]->len)
+			return cand[i];
+	return NULL;
+}
+
+/* Touch the pages of attach t inside [a, end) that t is the first holder
+ * of, at max(a, page start), as the program's own access would. */
+static bool touch_att(struct att *t, uintptr_t a, uintptr_t end, bool write,
+		      struct att *const *cand, int n)
+{
+	uintptr_t lo = t->start > a ? t->start : a;
+	uintptr_t hi = t->start + t->len < end ? t->start + t->len : end;
+	bool any = false;
+
+	for (uintptr_t p = lo & ~(uintptr_t)(PAGE - 1); p < hi; p += PAGE) {
+		uintptr_t x = p < a ? a : p;
+		if (first_holder(cand, n, x) != t)
+			continue; /* an earlier attach holds it */
+		volatile char *c = (volatile char *)x;
+		if (write && !t->rdonly)
+			__atomic_fetch_add((char *)c, 0, __ATOMIC_RELAXED);
+		else
+			(void)*c;
+		any = true;
+	}
+	return any;
+}
+
 /* Fault in (for writing, or reading) the segment pages of [buf, buf + len)
- * the way a program's own access would: through the handler. */
+ * the way a program's own access would: through the handler.  Each page of
+ * the buffer that lies in an attach is touched once, at max(buf, page
+ * start), through the first attach in slot order that holds that address
+ * (attaches overlap only after a partial SHM_REMAP).
+ *
+ * The table is scanned once per call for the attaches that overlap the
+ * buffer, and only their pages are visited: a read into a large private
+ * buffer costs one scan, not one per page (and a huge len no longer walks
+ * the address space).  A buffer over more than TOUCH_CAND attaches asks
+ * att_find() page by page which attach comes first.
+ * Async-signal-safe: no locks, no heap. */
+#define TOUCH_CAND 16
 static bool touch(const void *buf, size_t len, bool write)
 {
 	if (atomic_load_explicit(&natts, memory_order_relaxed) == 0 || !buf || !len)
 		return false;
 	uintptr_t a = (uintptr_t)buf, end = a + len;
-	bool any = false;
+	struct att *cand[TOUCH_CAND];
+	int n = 0;
+	bool any = false, spilled = false;
 	if (end < a)
 		end = UINTPTR_MAX;
-	for (uintptr_t p = a & ~(uintptr_t)(PAGE - 1); p < end; p += PAGE) {
-		struct att *t = att_find(p < a ? a : p);
-		if (!t)
+
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *t = atomic_load_explicit(&atts[i], memory_order_acquire);
+		if (!t || t->start >= end || t->start + t->len <= a)
 			continue;
-		any = true;
-		volatile char *c = (volatile char *)(p < a ? a : p);
-		if (write && !t->rdonly)
-			__atomic_fetch_add((char *)c, 0, __ATOMIC_RELAXED);
+		if (n < TOUCH_CAND)
+			cand[n++] = t;
 		else
-			(void)*c;
+			spilled = true;
+		if (spilled)
+			any |= touch_att(t, a, end, write, NULL, 0);
 	}
+	for (int i = 0; i < n; i++)
+		any |= touch_att(cand[i], a, end, write, spilled ? NULL : cand, n);
 	return any;
 }
 
