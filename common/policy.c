@@ -68,7 +68,7 @@ static bool parse_number(const char **sp, uint32_t *ret, const char **ret_why)
 	errno = saved;
 	if ((*end >= '0' && *end <= '9') || (*end >= 'a' && *end <= 'z') ||
 	    (*end >= 'A' && *end <= 'Z') || *end == '_' || *end == '.') {
-		*ret_why = "malformed key (decimal, 0x hex or 0 octal)";
+		*ret_why = "malformed key";
 		return false;
 	}
 	if (e || v > UINT32_MAX) {
