@@ -15,6 +15,8 @@
  *   signals.c sigaction and its relatives: the application's handlers run
  *             through a trampoline that counts them (msgsnd/msgrcv restart)
  *   dlopen.c  dlopen, so that RTLD_DEEPBIND cannot hide the shim
+ *   shm.c     shmget / shmat / shmdt / shmctl, the SIGSEGV handler, the helper
+ *   pageio.c  read/write/recv/send...: segment pages touched before the call
  *
  * Conventions: internal helpers return -errno (or a value >= 0); errno is
  * only set at the edge, in the interposed function, and an interposed
@@ -81,6 +83,13 @@ void dipc_init(void);
 void dipc_signals_take_segv(void (*handler)(int, siginfo_t *, void *));
 /* Run the program's SIGSEGV action for a fault that is not the shim's. */
 void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc);
+
+/* ---- segment pages under syscalls (shm.c, for pageio.c) ------------------- */
+
+/* Fault in the segment pages of [buf, buf + len) as the program's access
+ * would (for writing unless write is false or the attach is SHM_RDONLY);
+ * true when the buffer touched any attach.  Async-signal-safe. */
+bool dipc_shm_touch(const void *buf, size_t len, bool write);
 
 /* ---- logging ------------------------------------------------------------ */
 
