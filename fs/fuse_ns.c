@@ -67,7 +67,7 @@ static bool parse_obj_name(const char *name, int32_t *key, int32_t *id)
 	return true;
 }
 
-fuse_ino_t fuse_obj_ino(int kind, int32_t id)
+fuse_ino_t ns_obj_ino(int kind, int32_t id)
 {
 	return obj_ino(kind, id);
 }
@@ -117,12 +117,12 @@ void ns_obj_attr(fuse_ino_t ino, const dipc_op *op, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_nlink = 1;
-	st->st_mode = S_IFREG | (op->st_mode & 0777);
-	st->st_uid = op->st_uid;
-	st->st_gid = op->st_gid;
+	st->st_mode = S_IFREG | (op->st.mode & 0777);
+	st->st_uid = op->st.uid;
+	st->st_gid = op->st.gid;
 	st->st_size = 0;
 	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM)
-		st->st_size = (off_t)op->size;   /* the segment's bytes */
+		st->st_size = (off_t)op->st.size;   /* the segment's bytes */
 	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
 }
 
