@@ -2,31 +2,32 @@
 /**
  * @file node.h
  *
- * The state of one mount.dipcfs node, shared by the files of fs/:
+ * The state of one mount.dipcfs node, shared by the files of fs/.  The files,
+ * in the order an operation meets them (docs/design.md, "Map of the code"):
  *
- *   main.c       options, mount-helper behaviour, the loop, signals
- *   fuse_*.c     the FUSE face: fuse_ns.c (the tree), fuse_status.c,
- *                fuse_control.c, fuse_ioctl.c + ioctl_*.c (the ioctl table),
- *                fuse_loop.c (the session in the loop), ident.c (callers);
- *                see fuse_priv.h
- *   cluster.c    the referee connection, peer connections, id -> owner routing
- *   objects.c    objects this node owns, xxxget, listing and status text
- *   semglue.c    operations at the owner: the op's life, parking, semaphores,
- *                requests from peers
- *   msgglue.c    message-queue operations at the owner; giving messages back
- *   opwire.c     dipc_op <-> wire envelopes
- *   procwatch.c  pidfd watches that announce process exits (SEM_UNDO)
- *   shmglue.c    shared memory: each node's copy and page states, the
- *                owner's page directory, helpers, invalidation thread
+ *   the FUSE edge    fuse_loop.c (the session in the loop), fuse_ioctl.c +
+ *                    ioctl_*.c (the ioctl table, one file per kind),
+ *                    fuse_ns.c (the tree), fuse_status.c, fuse_control.c,
+ *                    ident.c (who the caller is); private: fuse_priv.h
+ *   the op           op.c (life, parking, interrupt), route.c (to the owner)
+ *   at the owner     exec.c (type -> glue), exec_sem.c, exec_msg.c,
+ *                    objects.c (owned objects, xxxget, status), shmglue.c
+ *   the wire         opwire.c (the op codec)
+ *   the cluster      cluster.c, referee_link.c, peers.c (membership and
+ *                    outbound links), serve.c (the peer origin, inbound links)
+ *   processes        exitwatch.c (one epoll fd), procwatch.c (SEM_UNDO exits)
+ *   shared memory    shm_*.c, private: shm.h
+ *   the node         main.c (options, mount), node.c (start, stop), spin.c
  *
  * Concurrency: everything runs on one libuv loop thread, FUSE requests
- * included (the session fd is polled by the loop).  No locks.
+ * included (the session fd is polled by the loop).  No locks.  The one other
+ * thread is shared memory's invalidation thread (shm_inval.c).
  *
- * Every operation, wherever it comes from (a FUSE ioctl on this node, or a
+ * Every operation, wherever it comes from (a FUSE request on this node, or a
  * peer that forwards its caller's operation to us because we own the object),
- * is a dipc_op.  route_op() sends it to the owner: locally to the executor in
- * semglue.c/objects.c, or over TCP.  Its completion function answers the
- * origin (fuse_reply_ioctl, or a reply envelope to the peer).
+ * is a dipc_op.  route_op() sends it to the owner: locally to exec_local(), or
+ * over TCP (peer_forward).  op->done, its origin's reply hook, answers the
+ * origin (fuse_reply_ioctl, or a reply envelope to the peer) and frees it.
  */
 #ifndef DIPC_FS_NODE_H
 #define DIPC_FS_NODE_H
@@ -271,6 +272,8 @@ struct dipc_node {
 /* ---- node.c: the node's parts started and stopped in order ---- */
 int node_start(dipc_node *n);
 void node_stop(dipc_node *n);
+
+/* ---- spin.c: busy-polling after activity ---- */
 void node_spin_init(dipc_node *n);
 /* Something happened: keep the loop spinning for a while instead of
  * sleeping, so the next request of a ping-pong finds it awake. */
@@ -288,7 +291,19 @@ int cluster_start(dipc_node *n);
 void cluster_stop(dipc_node *n);
 char *cluster_describe(dipc_node *n);
 /* Connection parameters of this node (role, name, listen, secret). */
-dipc_conn_params node_conn_params(dipc_node *n, const dipc_conn_ops *ops, void *ud);
+static inline dipc_conn_params node_conn_params(dipc_node *n, const dipc_conn_ops *ops, void *ud)
+{
+	dipc_conn_params p = {
+		.loop = n->loop,
+		.conf = n->conf,
+		.role = "node",
+		.name = n->name,
+		.listen = n->conf->node_listen,
+		.ops = ops,
+		.ud = ud,
+	};
+	return p;
+}
 
 /* ---- route.c: an op to its owner ---- */
 /* Send op to the owner of op->id (resolving it if needed); op->done runs once. */
