@@ -65,9 +65,9 @@ enum dipc_op_type {
 	OP_SHMCTL,     /* shmctl, and attach/detach counting (shmglue.c) */
 };
 
-/* OP_SHMCTL commands besides shmctl's own (ShmCtl.cmd on the wire). */
-#define DIPC_SHM_CMD_ATTACH 1000   /* flags = shmflg, fork */
-#define DIPC_SHM_CMD_DETACH 1001   /* val = attaches of the caller that end */
+/* OP_SHMCTL commands besides shmctl's own: the wire's (proto/dipc.proto). */
+#define DIPC_SHM_CMD_ATTACH DIPC__SHM_CMD__SHM_CMD_ATTACH
+#define DIPC_SHM_CMD_DETACH DIPC__SHM_CMD__SHM_CMD_DETACH
 
 typedef void (*dipc_op_done_fn)(dipc_op *op);
 
