@@ -4,7 +4,10 @@
  *
  * Object status for the tree: a lookup, getattr or open of an object's file
  * (sem/KEY, msg/KEY, shm/KEY, shmstat/KEY) asks the object's owner for its
- * status (OP_STATUS: attributes and the rendered text) and answers with it.
+ * status (OP_STATUS) and answers with it.  Only the open of a status file
+ * needs the rendered text; a lookup, a getattr and the open of a segment's
+ * bytes ask for the attributes only (mode, uid, gid, size), so an `ls -l`
+ * makes the owner render nothing.
  *
  * Status files are text rendered by the owner at open() and served from
  * that snapshot (direct_io: sizes are not known in advance); so are the
@@ -89,6 +92,7 @@ void status_start(dipc_node *n, fuse_req_t req, enum status_purpose purpose,
 	if (fi)
 		sr->fi = *fi;
 	op->id = id;
+	op->st.attrs_only = purpose != FOR_OPEN || kind == DIPC_KIND_SHM;
 	op->origin = &dipc_fuse_origin;
 	op->from.fuse.req = req;
 	op->ud = sr;

@@ -150,7 +150,8 @@ struct dipc_op_shm {
 
 /* OP_STATUS: the status text and attributes of one object (objects.c). */
 struct dipc_op_status {
-	char *text;                  /* owned */
+	bool attrs_only;             /* lookup, getattr: no text is rendered */
+	char *text;                  /* owned; NULL or "" when attrs_only */
 	uint32_t uid, gid, mode;
 	uint64_t size;
 };

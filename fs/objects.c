@@ -218,6 +218,16 @@ int obj_check_get(dipc_node *n, dipc_op *op)
 	return r < 0 ? r : o->id;
 }
 
+/* The status text of an object, as its owner renders it. */
+static char *obj_describe(dipc_node *n, const dipc_obj *o)
+{
+	if (o->sem)
+		return dipc_semset_describe(o->sem, n->name);
+	if (o->msg)
+		return dipc_msgq_describe(o->msg, n->name);
+	return shmglue_describe(n, o->shm, o->id);
+}
+
 void exec_status(dipc_op *op)
 {
 	dipc_node *n = op->node;
@@ -229,13 +239,12 @@ void exec_status(dipc_op *op)
 	}
 	const dipc_ipc_perm *p = o->sem ? dipc_semset_perm(o->sem)
 				   : o->msg ? dipc_msgq_perm(o->msg) : dipc_shmseg_perm(o->shm);
-	g_free(op->st.text);
-	if (o->sem)
-		op->st.text = dipc_semset_describe(o->sem, n->name);
-	else if (o->msg)
-		op->st.text = dipc_msgq_describe(o->msg, n->name);
-	else
-		op->st.text = shmglue_describe(n, o->shm, o->id);
+	g_clear_pointer(&op->st.text, g_free);
+	/* A lookup or getattr (each name of an ls -l) wants four numbers:
+	 * rendering the whole text for it would be most of its cost, and
+	 * most of its bytes on the wire. */
+	if (!op->st.attrs_only)
+		op->st.text = obj_describe(n, o);
 	op->st.size = o->shm ? dipc_shmseg_size(o->shm) : 0;
 	op->st.uid = p->uid;
 	op->st.gid = p->gid;

@@ -339,12 +339,14 @@ static void status_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__StatusText s = DIPC__STATUS_TEXT__INIT;
 	m->status_text = s;
 	m->status_text.id = op->id;
+	m->status_text.attrs_only = op->st.attrs_only;
 	m->env.status_text = &m->status_text;
 }
 
 static int status_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	op->id = env->status_text->id;
+	op->st.attrs_only = env->status_text->attrs_only;
 	return 0;
 }
 

@@ -307,6 +307,36 @@ static void test_status(void)
 	op_drop(op);
 }
 
+/* A lookup's or getattr's status asks for the attributes only: the flag
+ * reaches the owner, and the attributes come back without any text. */
+static void test_status_attrs_only(void)
+{
+	dipc_op *op = op_of(OP_STATUS);
+	op->st.attrs_only = true;
+	dipc_op *o = at_owner(op, 0);
+	g_assert_true(o->st.attrs_only);
+	o->st.uid = 7;
+	o->st.gid = 8;
+	o->st.mode = 0604;
+	o->st.size = 4096;
+	o->result = 0;
+	g_assert_cmpint(back_at_caller(o, op), ==, 0);
+	g_assert_true(op->st.text == NULL || op->st.text[0] == '\0');
+	g_assert_cmpuint(op->st.uid, ==, 7);
+	g_assert_cmpuint(op->st.gid, ==, 8);
+	g_assert_cmpuint(op->st.mode, ==, 0604);
+	g_assert_cmpuint(op->st.size, ==, 4096);
+	op_drop(o);
+	op_drop(op);
+
+	/* And a cat's status asks for the text (the flag's default). */
+	op = op_of(OP_STATUS);
+	o = at_owner(op, 0);
+	g_assert_false(o->st.attrs_only);
+	op_drop(o);
+	op_drop(op);
+}
+
 /* Every op type has a codec row, and failures travel as errors. */
 static void test_every_type(void)
 {
@@ -446,6 +476,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/opwire/msg", test_msg);
 	g_test_add_func("/opwire/shmctl", test_shmctl);
 	g_test_add_func("/opwire/status", test_status);
+	g_test_add_func("/opwire/status-attrs-only", test_status_attrs_only);
 	g_test_add_func("/opwire/every-type", test_every_type);
 	g_test_add_func("/opwire/hostile-requests", test_hostile_requests);
 	g_test_add_func("/opwire/hostile-replies", test_hostile_replies);
