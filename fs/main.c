@@ -30,6 +30,7 @@ typedef struct options {
 	char *conf;
 	char *node;
 	char *listen;
+	char *log;
 	int foreground;
 	int debug;
 	int help;
@@ -41,6 +42,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("conf=%s", conf),
 	OPT("node=%s", node),
 	OPT("listen=%s", listen),
+	OPT("log=%s", log),
 	OPT("-f", foreground),
 	OPT("-d", debug),
 	OPT("debug", debug),
@@ -91,6 +93,8 @@ static void usage(void)
 	       "  -o conf=FILE       cluster configuration (default /etc/dipc.conf)\n"
 	       "  -o node=NAME       this node's name (default: [node] name, or the host name)\n"
 	       "  -o listen=H:P      address peers use to reach this node (overrides dipc.conf)\n"
+	       "  -o log=FILE        log to FILE (default: stderr with -f, else the journal\n"
+	       "                     or syslog)\n"
 	       "  -o OPT             other FUSE mount options (allow_other and\n"
 	       "                     default_permissions are always on)\n");
 }
@@ -106,20 +110,6 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
-}
-
-static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *msg,
-			gpointer ud)
-{
-	dipc_node *n = ud;
-	const char *lvl = (level & G_LOG_LEVEL_ERROR) ? "ERROR"
-			  : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL"
-			  : (level & G_LOG_LEVEL_WARNING) ? "WARNING"
-			  : (level & G_LOG_LEVEL_DEBUG) ? "debug" : NULL;
-	if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("DIPC_DEBUG"))
-		return;
-	fprintf(stderr, "mount.dipcfs[%s]: %s%s%s\n", n->name ? n->name : "?",
-		lvl ? lvl : "", lvl ? ": " : "", msg);
 }
 
 int main(int argc, char **argv)
@@ -169,7 +159,12 @@ int main(int argc, char **argv)
 	n->msg_lim.msgmnb = n->conf->msgmnb ? n->conf->msgmnb : 16384;
 	if (!n->conf->msgmni)
 		n->conf->msgmni = 32000;
-	g_log_set_default_handler(log_handler, n);
+	if (node_log_start(n, o.log) < 0) {
+		fprintf(stderr, "mount.dipcfs: cannot open the log file %s: %s\n", o.log,
+			g_strerror(errno));
+		dipc_conf_free(n->conf);
+		return 1;
+	}
 
 	fuse_opt_add_arg(&args, "-o");
 	fuse_opt_add_arg(&args, "allow_other,default_permissions,subtype=dipcfs");
@@ -196,8 +191,10 @@ int main(int argc, char **argv)
 	}
 	if (fuse_daemonize(o.foreground) != 0)
 		goto out_unmount;
-	if (!o.foreground)
+	if (!o.foreground) {
 		uv_loop_fork(n->loop);
+		node_log_detached(n);
+	}
 	if (fsloop_attach(n) < 0)
 		goto out_unmount;
 
@@ -237,5 +234,6 @@ out_conf:
 	g_free(o.conf);
 	g_free(o.node);
 	g_free(o.listen);
+	g_free(o.log);
 	return ret;
 }

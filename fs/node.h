@@ -274,6 +274,10 @@ struct dipc_node {
 int node_start(dipc_node *n);
 void node_stop(dipc_node *n);
 
+/* ---- log.c: where log lines go (stderr, -o log=FILE, journal, syslog) ---- */
+int node_log_start(dipc_node *n, const char *file);
+void node_log_detached(dipc_node *n);   /* after fuse_daemonize() */
+
 /* ---- spin.c: busy-polling after activity ---- */
 void node_spin_init(dipc_node *n);
 /* Something happened: keep the loop spinning for a while instead of
