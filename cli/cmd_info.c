@@ -111,6 +111,26 @@ int cmd_status(const cli_opts *o, int argc, char **argv)
 
 /* ---- ls ---------------------------------------------------------------- */
 
+/* The objects of every kind (or only one) into objs, after checking that
+ * the mount is served.  A CLI_* code; messages printed. */
+static int list_kinds(const cli_opts *o, const cli_kind *only, GPtrArray *objs)
+{
+	int r = mnt_check(o->mount, NULL);
+
+	if (r != CLI_OK)
+		return r;
+	for (size_t i = 0; i < G_N_ELEMENTS(cli_kinds); i++) {
+		if (only && only != &cli_kinds[i])
+			continue;
+		r = mnt_list(o->mount, &cli_kinds[i], objs);
+		if (r < 0) {
+			cli_err("cannot list %s/%s: %s", o->mount, cli_kinds[i].name, g_strerror(-r));
+			return r == -ENOTCONN ? CLI_NOMOUNT : CLI_ERROR;
+		}
+	}
+	return CLI_OK;
+}
+
 static const char *field_or_dash(const cli_obj *ob, const char *label)
 {
 	const char *v = cli_status_get(ob->status, label);
@@ -181,18 +201,9 @@ int cmd_ls(const cli_opts *o, int argc, char **argv)
 		cli_err("usage: dipc ls [sem|msg|shm]");
 		return CLI_USAGE;
 	}
-	r = mnt_check(o->mount, NULL);
+	r = list_kinds(o, only, objs);
 	if (r != CLI_OK)
 		return r;
-	for (size_t i = 0; i < G_N_ELEMENTS(cli_kinds); i++) {
-		if (only && only != &cli_kinds[i])
-			continue;
-		r = mnt_list(o->mount, &cli_kinds[i], objs);
-		if (r < 0) {
-			cli_err("cannot list %s/%s: %s", o->mount, cli_kinds[i].name, g_strerror(-r));
-			return r == -ENOTCONN ? CLI_NOMOUNT : CLI_ERROR;
-		}
-	}
 	if (o->json) {
 		g_autoptr(GString) j = g_string_new("[");
 		for (guint i = 0; i < objs->len; i++) {
@@ -284,19 +295,10 @@ int cli_target_find(const cli_opts *o, const cli_target *t, bool quiet, cli_obj 
 	g_autoptr(GPtrArray) hits = g_ptr_array_new();
 	unsigned unreadable = 0;
 	char what[64];
-	int r = mnt_check(o->mount, NULL);
+	int r = list_kinds(o, t->kind, objs);
 
 	if (r != CLI_OK)
 		return r;
-	for (size_t i = 0; i < G_N_ELEMENTS(cli_kinds); i++) {
-		if (t->kind && t->kind != &cli_kinds[i])
-			continue;
-		r = mnt_list(o->mount, &cli_kinds[i], objs);
-		if (r < 0) {
-			cli_err("cannot list %s/%s: %s", o->mount, cli_kinds[i].name, g_strerror(-r));
-			return r == -ENOTCONN ? CLI_NOMOUNT : CLI_ERROR;
-		}
-	}
 	for (guint i = 0; i < objs->len; i++) {
 		cli_obj *ob = objs->pdata[i];
 		if (t->by_id ? ob->id == t->id : (ob->key == t->key && ob->key != 0))
