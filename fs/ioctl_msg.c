@@ -11,7 +11,8 @@
  *
  * No loss: a received message is only handed to a caller that still waits
  * for it; otherwise it goes back to the head of its queue (see
- * msgrcv_deliver_now and the delivery point in fuse_loop.c).
+ * msgrcv_deliver_now and the delivery point in fuse_loop.c), unless it is
+ * MSG_COPY's duplicate, which is dropped.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,6 +20,10 @@
 #include <sys/msg.h>
 
 #include "ioctl_table.h"
+
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
 
 /* S/M/L inline or staged: the layouts share every field but the text's room. */
 static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
@@ -46,6 +51,13 @@ static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	return 0;
 }
 
+/* MSG_COPY's flags are refused before the queue is looked up (do_msgrcv):
+ * EINVAL with MSG_EXCEPT or without IPC_NOWAIT, whatever the id. */
+static bool msgrcv_flags_ok(int flags)
+{
+	return !(flags & MSG_COPY) || ((flags & IPC_NOWAIT) && !(flags & MSG_EXCEPT));
+}
+
 static int msgrcv_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_msgrcv_l *r = call->in;
@@ -53,6 +65,8 @@ static int msgrcv_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	bool staged = call->cmd == DIPC_IOC_MSGRCV_STAGED;
 	dipc_op *op;
 
+	if (!msgrcv_flags_ok(r->msgflg))
+		return -EINVAL;
 	if (staged) {
 		if (!ctl_can_receive(call->ctl))
 			return -EBUSY;
@@ -80,7 +94,7 @@ static int msgrcv_direct_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	const struct dipc_ioc_msgrcv_direct *r = call->in;
 	dipc_op *op;
 
-	if (r->msgsz != call->in_size - sizeof(int64_t))
+	if (r->msgsz != call->in_size - sizeof(int64_t) || !msgrcv_flags_ok(r->msgflg))
 		return -EINVAL;
 	op = ioc_op_new(call, OP_MSGRCV);
 	op->id = r->id;
@@ -140,6 +154,10 @@ void msgrcv_deliver_now(dipc_op *op)
 {
 	dipc_msg *m = g_steal_pointer(&op->msg.m);
 	size_t len = MIN((size_t)op->result, m->size);
+
+	/* From another owner it came as a plain message: a copy all the same. */
+	if (op->msg.flags & MSG_COPY)
+		m->is_copy = true;
 
 	if (op->interrupted) {
 		ctl_set_busy(op->from.fuse.ctl, false);

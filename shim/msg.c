@@ -22,7 +22,8 @@
  *            IPC_SET at once (the kernel copies it in first), for the
  *            commands that fill it only after the daemon succeeded (the
  *            kernel finds and checks the queue, then copies out).
- *   MSG_COPY in msgrcv goes to the daemon, which refuses it (EINVAL).
+ *   MSG_COPY in msgrcv goes to the daemon, which has the kernel's
+ *            semantics (msgtyp an index, a copy, the queue untouched).
  *
  * The text.  msgsnd picks the smallest of DIPC_IOC_MSGSND_S/M/L whose mtext
  * holds msgsz.  msgrcv with a capacity from 24 to 16375 bytes is answered

@@ -481,6 +481,50 @@ static void section_select(int id, key_t key)
 	rep_rcv("big_take_second", id, 3, 4, IPC_NOWAIT);
 }
 
+/* MSG_COPY (CONFIG_CHECKPOINT_RESTORE): msgtyp is an index from the head,
+ * the receiver gets a copy and the queue stays as it was.  The main queue
+ * (on the owner node, remote in one of the runs) for the results, and a
+ * fresh queue under k3 whose lrpid and rtime must stay unset. */
+static void section_copy(int id, key_t key, key_t k3)
+{
+	const int c = MSG_COPY | IPC_NOWAIT;
+	long r;
+	int e, q;
+
+	CALL(snd(id, 5, "hello", IPC_NOWAIT));
+	rep("copy_send1", r, e, "%s", "");
+	CALL(snd(id, 7, "worldwide", IPC_NOWAIT));
+	rep("copy_send2", r, e, "%s", "");
+	rep_rcv("copy_idx0", id, 100, 0, c);
+	rep_rcv("copy_idx1", id, 100, 1, c);
+	rep_rcv("copy_idx1_exact", id, 9, 1, c);
+	rep_rcv("copy_idx2_none", id, 100, 2, c);
+	rep_rcv("copy_idx_neg", id, 100, -1, c);
+	rep_rcv("copy_wait", id, 100, 0, MSG_COPY);
+	rep_rcv("copy_except", id, 100, 0, c | MSG_EXCEPT);
+	rep_rcv("copy_e2big", id, 3, 1, c);
+	rep_rcv("copy_noerror", id, 3, 1, c | MSG_NOERROR);
+	rep_rcv("copy_staged", id, STAGED, 1, c);
+	rep_rcv("copy_bad_id_wait", -5, 100, 0, MSG_COPY);
+	rep_stat("copy_stat_main", id, key, getpid(), getpid());
+	rep_rcv("copy_take1", id, 100, 0, IPC_NOWAIT);
+	rep_rcv("copy_idx0_after", id, 100, 0, c);
+	rep_rcv("copy_take2", id, 100, 0, IPC_NOWAIT);
+	rep_rcv("copy_empty", id, 100, 0, c);
+
+	CALL(msgget(k3, IPC_CREAT | IPC_EXCL | 0600 | F));
+	rep_id("copy_create", (int)r, e, "k3");
+	q = (int)r;
+	if (q < 0)
+		return;
+	CALL(snd(q, 3, "kept", IPC_NOWAIT));
+	rep("copy_k3_send", r, e, "%s", "");
+	rep_rcv("copy_k3_idx0", q, 100, 0, c);
+	rep_stat("copy_k3_stat", q, k3, getpid(), 0);
+	CALL(msgctl(q, IPC_RMID, NULL));
+	rep("copy_k3_rmid", r, e, "%s", "");
+}
+
 static void section_full(int id, key_t key)
 {
 	struct callargs a = { 0 };
@@ -923,6 +967,7 @@ int main(int argc, char **argv)
 	section_private();
 	section_send(id, key);
 	section_select(id, key);
+	section_copy(id, key, key + 3);
 	section_full(id, key);
 	section_wait(id, key);
 	section_eintr(id, key);
