@@ -20,9 +20,13 @@
 #include <sys/msg.h>
 
 #include "ioctl_table.h"
+#include "ipcindex.h"
 
 #ifndef MSG_COPY
 #define MSG_COPY 040000
+#endif
+#ifndef MSG_STAT_ANY
+#define MSG_STAT_ANY 13
 #endif
 
 /* S/M/L inline or staged: the layouts share every field but the text's room. */
@@ -191,7 +195,7 @@ void msgrcv_deliver_now(dipc_op *op)
 	reply_or_give_back(op, m, (int)len, r, op->from.fuse.out_size);
 }
 
-/* IPC_INFO / MSG_INFO: the cluster's limits. */
+/* IPC_INFO / MSG_INFO: the cluster's limits, this node's usage. */
 static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
 {
 	guint owned = 0;
@@ -227,18 +231,16 @@ static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
 	}
 }
 
+/* Every msgctl is an op: IPC_INFO/MSG_INFO too, answered from its payload
+ * (filled here) with the highest index in use as the result. */
 static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_msgctl *c = call->in;
+	struct dipc_ioc_msgctl *io = g_memdup2(c, sizeof(*c));
 	dipc_op *op;
 
-	if (c->cmd == IPC_INFO || c->cmd == MSG_INFO) {
-		struct dipc_ioc_msgctl *out = g_memdup2(c, sizeof(*c));
-		fill_msginfo(call->node, &out->info, c->cmd);
-		call->reply = out;
-		call->reply_size = MIN(call->out_size, sizeof(*out));
-		return DIPC_IOC_ANSWERED;
-	}
+	if (c->cmd == IPC_INFO || c->cmd == MSG_INFO)
+		fill_msginfo(call->node, &io->info, c->cmd);
 	op = ioc_op_new(call, OP_MSGCTL);
 	op->id = c->id;
 	op->msg.cmd = c->cmd;
@@ -246,10 +248,27 @@ static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	op->msg.set_gid = c->ds.perm.gid;
 	op->msg.set_mode = c->ds.perm.mode;
 	op->msg.set_qbytes = c->ds.qbytes;
-	op->from.fuse.io_buf = g_memdup2(c, sizeof(*c));
+	op->from.fuse.io_buf = io;
 	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
+}
+
+/* The commands of the kernel's index (ipcindex.c) before the owner. */
+static void msgctl_start(dipc_op *op)
+{
+	switch (op->msg.cmd) {
+	case IPC_INFO:
+	case MSG_INFO:
+		index_complete_info(op, DIPC_KIND_MSG);
+		break;
+	case MSG_STAT:
+	case MSG_STAT_ANY:
+		index_route_stat(op, DIPC_KIND_MSG);
+		break;
+	default:
+		route_op(op);
+	}
 }
 
 static void msgctl_done(dipc_op *op)
@@ -283,6 +302,6 @@ const dipc_ioc_row dipc_ioc_msg_rows[] = {
 	  .in_min = sizeof(struct dipc_ioc_msgrcv_direct), .in_max = _IOC_SIZEMASK,
 	  .out = IOC_OUT_IN, .decode = msgrcv_direct_decode, .done = msgrcv_done },
 	{ IOC_EXACT(DIPC_IOC_MSGCTL, struct dipc_ioc_msgctl),
-	  .decode = msgctl_decode, .done = msgctl_done },
+	  .decode = msgctl_decode, .done = msgctl_done, .start = msgctl_start },
 };
 const size_t dipc_ioc_msg_nrows = G_N_ELEMENTS(dipc_ioc_msg_rows);

@@ -349,13 +349,11 @@ static void section_info(int id)
 	    mi.msgmnb);
 	CALL(msgctl(id, IPC_INFO, NULL));
 	rep("ipc_info_null_buf", r < 0 ? r : 0, e, "%s", "");
-	/* MSG_STAT takes the kernel's index for a kernel queue; a cluster
-	 * queue has no cluster-wide index, so dipcfs takes the id itself
-	 * (docs/differences.md).  The one place msgtest knows about dipcfs:
-	 * cluster ids keep their low 15 bits in [0x7f00, 0x7fff]. */
+	/* MSG_STAT takes the kernel's index, the low 15 bits of the id (dipcfs
+	 * gives cluster queues the index of their id: fs/ipcindex.c). */
 	memset(&ds, 0, sizeof(ds));
 	{
-		int idx = (id & 0x7fff) >= 0x7f00 ? id : id & 0x7fff;
+		int idx = id & 0x7fff;
 
 		CALL(msgctl(idx, MSG_STAT, &ds));
 		rep("msg_stat", r < 0 ? r : 0, e, " ret_is_id=%d mode=%o qbytes=%lu", r == id,
@@ -364,6 +362,22 @@ static void section_info(int id)
 		CALL(msgctl(idx, MSG_STAT_ANY, &ds));
 		rep("msg_stat_any", r < 0 ? r : 0, e, " ret_is_id=%d mode=%o", r == id,
 		    (unsigned)ds.msg_perm.mode);
+		CALL(msgctl(id, MSG_STAT, &ds));
+		rep("msg_stat_by_id", r < 0 ? r : 0, e, " ret_is_id=%d", r == id);
+	}
+	/* What LTP does: *_INFO's result is the highest index in use, and a
+	 * walk up to it finds the queue (other queues of the machine may be
+	 * anywhere in it, so only "found" and "not above the result"). */
+	{
+		long maxidx, found = -1;
+
+		CALL(msgctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+		maxidx = r;
+		for (long i = 0; i <= maxidx && found < 0; i++)
+			if (msgctl((int)i, MSG_STAT_ANY, &ds) == id)
+				found = i;
+		rep("index_walk", 0, 0, " found=%d is_low_bits=%d", found >= 0,
+		    found == (id & 0x7fff));
 	}
 	CALL(msgctl(id, 9999, &ds));
 	rep("msgctl_bad_cmd", r, e, "%s", "");
@@ -830,7 +844,7 @@ static int child_perm(void *p)
 	CALL(msgctl(a->id, IPC_STAT, &ds));
 	rep(STEP("ipc_stat"), r, e, "%s", "");
 	{
-		int idx = (a->id & 0x7fff) >= 0x7f00 ? a->id : a->id & 0x7fff;
+		int idx = a->id & 0x7fff;
 
 		CALL(msgctl(idx, MSG_STAT, &ds));
 		rep(STEP("msg_stat"), r < 0 ? r : 0, e, " ret_is_id=%d", r == a->id);
