@@ -17,9 +17,10 @@
  * lower indices and the daemon for these, and returns the larger of the two
  * highest indices from *_INFO.  The objects are the referee's list of the
  * kind (what `ls MOUNT/KIND` shows).  Ids whose serials differ by a
- * multiple of DIPC_ID_SLOTS share an index: *_STAT of it reaches the one
- * with the lowest id (so with more than 256 live objects of a kind some are
- * not reachable by index; docs/differences.md).
+ * multiple of DIPC_ID_SLOTS share an index: *_STAT of the index reaches the
+ * one with the lowest id (so with more than 256 live objects of a kind some
+ * are not reachable by index; docs/differences.md), *_STAT of a live id
+ * always its own object (the shim learns a set's nsems that way).
  *
  * *_INFO without the referee falls back on the objects this node owns: the
  * call is about limits, and must not fail for want of a listing.
@@ -61,15 +62,23 @@ static int owned_max_index(dipc_node *n, int kind)
 	return max;
 }
 
-/* The listed object of kind at index (lowest id among equals), or -1; its
- * owner goes into the id -> owner cache for the op that follows. */
-static int32_t find_index(dipc_node *n, const Dipc__ObjectList *ol, int kind, int index)
+/* The listed object of kind that want names: the one with that id, else
+ * the one at its index (lowest id among equals), or -1.  Its owner goes
+ * into the id -> owner cache for the op that follows. */
+static int32_t find_index(dipc_node *n, const Dipc__ObjectList *ol, int kind, int32_t want)
 {
 	const Dipc__ObjectEntry *best = NULL;
+	const int index = dipc_id_index(want);
 
 	for (size_t i = 0; i < ol->n_objects; i++) {
 		const Dipc__ObjectEntry *e = ol->objects[i];
-		if (e->kind == kind && dipc_id_index(e->id) == index && (!best || e->id < best->id))
+		if (e->kind != kind || dipc_id_index(e->id) != index)
+			continue;
+		if (e->id == want) {
+			best = e;
+			break;
+		}
+		if (!best || e->id < best->id)
 			best = e;
 	}
 	if (!best)
@@ -104,7 +113,7 @@ static void listed_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	} else if (!ol) {
 		op_complete(op, -EHOSTUNREACH);
 	} else {
-		int32_t id = find_index(n, ol, ir->kind, dipc_id_index(op->id));
+		int32_t id = find_index(n, ol, ir->kind, op->id);
 		if (id < 0) {
 			op_complete(op, -EINVAL);
 		} else {
