@@ -331,10 +331,11 @@ static void section_info(int id)
 	long r;
 	int e;
 
-	/* IPC_INFO and MSG_INFO ignore the id; ours makes the shim send them
-	 * where the queue lives.  The usage counts (msgpool, msgmap, msgtql
-	 * of MSG_INFO) and the result (the kernel's highest index) are the
-	 * answering side's, so only limits and signs are printed. */
+	/* IPC_INFO and MSG_INFO ignore the id; ours makes the shim take the
+	 * structure from where the queue lives.  The usage counts (msgpool,
+	 * msgmap, msgtql of MSG_INFO) are that side's, and the result (the
+	 * highest index) depends on every queue of the machine, so only limits
+	 * and signs are printed. */
 	memset(&mi, 0, sizeof(mi));
 	CALL(msgctl(id, IPC_INFO, (struct msqid_ds *)&mi));
 	rep("ipc_info", r < 0 ? r : 0, e, " ret_ge_0=%d msgmax=%d msgmnb=%d msgmni_ge_16=%d",
