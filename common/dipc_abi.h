@@ -385,4 +385,14 @@ struct dipc_ioc_shmwait {
 	_IOC(_IOC_READ | _IOC_WRITE, DIPC_IOC_MAGIC, DIPC_IOC_MSGRCV_DIRECT_NR,     \
 	     sizeof(int64_t) + (msgsz))
 
+/* ---- indices (appended) --------------------------------------------------- */
+
+/* The kernel's index of an id (ipcid_to_idx): what MSG_STAT, SEM_STAT and
+ * SHM_STAT take and *_INFO's highest index counts.  A cluster object's
+ * index is that of its id, in [DIPC_ID_SLOT_BASE, 0x7fff] (fs/ipcindex.c). */
+static inline int dipc_id_index(int id)
+{
+	return (int)((unsigned)id & 0x7fffu);
+}
+
 #endif /* DIPC_ABI_H */

@@ -54,9 +54,17 @@
  *     size check, so cbytes/qnum may exceed qbytes until receivers catch
  *     up.  stime/lspid are left alone: nobody sent anything.
  *
+ *   - MSG_COPY (Linux with CONFIG_CHECKPOINT_RESTORE): msgtyp is the
+ *     index of a message in the queue, from 0 at the head; the receiver
+ *     gets a copy and the queue is left alone (no lrpid, rtime, cbytes or
+ *     qnum change, no sender retried).  EINVAL with MSG_EXCEPT or without
+ *     IPC_NOWAIT, before anything else; ENOMSG past the end (or for a
+ *     negative index); E2BIG for a message larger than the buffer, and
+ *     EINVAL instead under MSG_NOERROR (copy_msg() refuses a message larger
+ *     than the copy, whose room is the buffer, capped at msgmax).  The copy
+ *     is marked (is_copy) so that the glue never gives it back.
+ *
  *   Where we differ from Linux:
- *   - MSG_COPY is not supported: msgrcv fails with EINVAL (Linux needs
- *     CONFIG_CHECKPOINT_RESTORE and IPC_NOWAIT for it).
  *   - A sender that lost write access through IPC_SET is woken with EACCES
  *     at once; Linux only notices when the queue next has room for it.
  *   - A sender that still does not fit keeps its place; Linux moves it to
@@ -147,6 +155,7 @@ dipc_msg *dipc_msg_new(int64_t mtype, const void *data, size_t size)
 
 	m = g_malloc(sizeof(dipc_msg) + size);
 	m->next = NULL;
+	m->is_copy = false;
 	m->mtype = mtype;
 	m->size = size;
 	if (size)
@@ -452,6 +461,27 @@ int dipc_msgq_send(dipc_msgq *q, dipc_msg_waiter *w)
 	return 1;
 }
 
+/* MSG_COPY once the permission and the queue are checked: a copy of the
+ * message at index w->msgtyp (do_msgrcv() with SEARCH_NUMBER, copy_msg()). */
+static int copy_nth(dipc_msgq *q, dipc_msg_waiter *w)
+{
+	dipc_msg *m = q->head;
+
+	if (w->msgtyp < 0)
+		return -ENOMSG;
+	for (int64_t i = 0; m && i < w->msgtyp; i++)
+		m = m->next;
+	if (!m)
+		return -ENOMSG;
+	if (too_big(w, m))
+		return -E2BIG;
+	if (m->size > MIN(w->maxsize, (size_t) q->lim.msgmax))
+		return -EINVAL;
+	w->msg = dipc_msg_new(m->mtype, m->data, m->size);
+	w->msg->is_copy = true;
+	return delivered_size(m, w->maxsize);
+}
+
 int dipc_msgq_recv(dipc_msgq *q, dipc_msg_waiter *w)
 {
 	dipc_msg *m, *prev;
@@ -461,15 +491,17 @@ int dipc_msgq_recv(dipc_msgq *q, dipc_msg_waiter *w)
 
 	w->is_send = false;
 	w->msg = NULL;
-	if (w->flags & MSG_COPY)
-		return -EINVAL;
 	/* msgrcv() refuses a buffer size that is negative as a long. */
 	if (w->maxsize > (size_t) LONG_MAX)
+		return -EINVAL;
+	if ((w->flags & MSG_COPY) && ((w->flags & MSG_EXCEPT) || !(w->flags & IPC_NOWAIT)))
 		return -EINVAL;
 	if (!can_read(q, &w->who))
 		return -EACCES;
 	if (q->removed)
 		return -EIDRM;
+	if (w->flags & MSG_COPY)
+		return copy_nth(q, w);
 
 	m = find_msg(q, w, &prev);
 	if (m) {

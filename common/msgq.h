@@ -21,7 +21,9 @@
  * type; < 0: the lowest type <= |msgtyp|, first of those).  A matching
  * message larger than the receiver's maxsize fails with -E2BIG and stays
  * queued, unless MSG_NOERROR, which truncates it.  No match: -ENOMSG with
- * IPC_NOWAIT, else the receiver waits (FIFO among receivers).
+ * IPC_NOWAIT, else the receiver waits (FIFO among receivers).  With
+ * MSG_COPY (which needs IPC_NOWAIT) msgtyp is an index from the head and
+ * the receiver gets a copy (is_copy set), the queue unchanged.
  *
  * Delivery and loss.  A message given to a receiver (at once or on wake-up)
  * leaves the queue; if the glue then cannot deliver it (the receiver was
@@ -48,6 +50,7 @@
 
 typedef struct dipc_msg {
 	struct dipc_msg *next;
+	bool is_copy;           /* MSG_COPY's duplicate: never given back */
 	int64_t mtype;
 	size_t size;
 	char data[];

@@ -13,7 +13,10 @@
  * message is given back (OP_MSGREQUEUE) and goes to the head of its queue,
  * or straight to a receiver already waiting for it.  The owner always sends
  * the whole message, even when MSG_NOERROR truncates what the receiver gets,
- * so that what is given back is what was taken.
+ * so that what is given back is what was taken.  A MSG_COPY receiver gets
+ * a duplicate (is_copy, set by the engine at the owner and again at the
+ * receiver's node, where the wire brought a plain message): it is never
+ * given back, the original never left.
  *
  * What remains of the window: a message in flight between the owner and the
  * receiver's node when either node dies, or when the connection breaks
@@ -91,10 +94,6 @@ void exec_msg(dipc_op *op, dipc_obj *obj)
 		r = dipc_msgq_send(obj->msg, w);
 		break;
 	case OP_MSGRCV:
-		if (op->msg.flags & 040000 /* MSG_COPY */) {
-			r = -EINVAL;
-			break;
-		}
 		w->who = op->who;
 		w->is_send = false;
 		w->flags = op->msg.flags;
@@ -141,6 +140,11 @@ static void give_back_done(dipc_op *op)
 
 void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m)
 {
+	/* MSG_COPY's duplicate: the original never left its queue. */
+	if (m->is_copy) {
+		dipc_msg_free(m);
+		return;
+	}
 	dipc_op *op = op_new(n, OP_MSGREQUEUE);
 
 	/* The daemon itself gives it back: no process, root's rights. */

@@ -11,7 +11,8 @@
  *
  * No loss: a received message is only handed to a caller that still waits
  * for it; otherwise it goes back to the head of its queue (see
- * msgrcv_deliver_now and the delivery point in fuse_loop.c).
+ * msgrcv_deliver_now and the delivery point in fuse_loop.c), unless it is
+ * MSG_COPY's duplicate, which is dropped.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,6 +20,14 @@
 #include <sys/msg.h>
 
 #include "ioctl_table.h"
+#include "ipcindex.h"
+
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
+#ifndef MSG_STAT_ANY
+#define MSG_STAT_ANY 13
+#endif
 
 /* S/M/L inline or staged: the layouts share every field but the text's room. */
 static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
@@ -46,6 +55,13 @@ static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	return 0;
 }
 
+/* MSG_COPY's flags are refused before the queue is looked up (do_msgrcv):
+ * EINVAL with MSG_EXCEPT or without IPC_NOWAIT, whatever the id. */
+static bool msgrcv_flags_ok(int flags)
+{
+	return !(flags & MSG_COPY) || ((flags & IPC_NOWAIT) && !(flags & MSG_EXCEPT));
+}
+
 static int msgrcv_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_msgrcv_l *r = call->in;
@@ -53,6 +69,8 @@ static int msgrcv_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	bool staged = call->cmd == DIPC_IOC_MSGRCV_STAGED;
 	dipc_op *op;
 
+	if (!msgrcv_flags_ok(r->msgflg))
+		return -EINVAL;
 	if (staged) {
 		if (!ctl_can_receive(call->ctl))
 			return -EBUSY;
@@ -80,7 +98,7 @@ static int msgrcv_direct_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	const struct dipc_ioc_msgrcv_direct *r = call->in;
 	dipc_op *op;
 
-	if (r->msgsz != call->in_size - sizeof(int64_t))
+	if (r->msgsz != call->in_size - sizeof(int64_t) || !msgrcv_flags_ok(r->msgflg))
 		return -EINVAL;
 	op = ioc_op_new(call, OP_MSGRCV);
 	op->id = r->id;
@@ -141,6 +159,10 @@ void msgrcv_deliver_now(dipc_op *op)
 	dipc_msg *m = g_steal_pointer(&op->msg.m);
 	size_t len = MIN((size_t)op->result, m->size);
 
+	/* From another owner it came as a plain message: a copy all the same. */
+	if (op->msg.flags & MSG_COPY)
+		m->is_copy = true;
+
 	if (op->interrupted) {
 		ctl_set_busy(op->from.fuse.ctl, false);
 		msg_give_back(op->node, op->id, m);
@@ -173,7 +195,7 @@ void msgrcv_deliver_now(dipc_op *op)
 	reply_or_give_back(op, m, (int)len, r, op->from.fuse.out_size);
 }
 
-/* IPC_INFO / MSG_INFO: the cluster's limits. */
+/* IPC_INFO / MSG_INFO: the cluster's limits, this node's usage. */
 static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
 {
 	guint owned = 0;
@@ -209,18 +231,16 @@ static void fill_msginfo(dipc_node *n, struct dipc_msginfo *mi, int cmd)
 	}
 }
 
+/* Every msgctl is an op: IPC_INFO/MSG_INFO too, answered from its payload
+ * (filled here) with the highest index in use as the result. */
 static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_msgctl *c = call->in;
+	struct dipc_ioc_msgctl *io = g_memdup2(c, sizeof(*c));
 	dipc_op *op;
 
-	if (c->cmd == IPC_INFO || c->cmd == MSG_INFO) {
-		struct dipc_ioc_msgctl *out = g_memdup2(c, sizeof(*c));
-		fill_msginfo(call->node, &out->info, c->cmd);
-		call->reply = out;
-		call->reply_size = MIN(call->out_size, sizeof(*out));
-		return DIPC_IOC_ANSWERED;
-	}
+	if (c->cmd == IPC_INFO || c->cmd == MSG_INFO)
+		fill_msginfo(call->node, &io->info, c->cmd);
 	op = ioc_op_new(call, OP_MSGCTL);
 	op->id = c->id;
 	op->msg.cmd = c->cmd;
@@ -228,10 +248,27 @@ static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	op->msg.set_gid = c->ds.perm.gid;
 	op->msg.set_mode = c->ds.perm.mode;
 	op->msg.set_qbytes = c->ds.qbytes;
-	op->from.fuse.io_buf = g_memdup2(c, sizeof(*c));
+	op->from.fuse.io_buf = io;
 	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
+}
+
+/* The commands of the kernel's index (ipcindex.c) before the owner. */
+static void msgctl_start(dipc_op *op)
+{
+	switch (op->msg.cmd) {
+	case IPC_INFO:
+	case MSG_INFO:
+		index_complete_info(op, DIPC_KIND_MSG);
+		break;
+	case MSG_STAT:
+	case MSG_STAT_ANY:
+		index_route_stat(op, DIPC_KIND_MSG);
+		break;
+	default:
+		route_op(op);
+	}
 }
 
 static void msgctl_done(dipc_op *op)
@@ -265,6 +302,6 @@ const dipc_ioc_row dipc_ioc_msg_rows[] = {
 	  .in_min = sizeof(struct dipc_ioc_msgrcv_direct), .in_max = _IOC_SIZEMASK,
 	  .out = IOC_OUT_IN, .decode = msgrcv_direct_decode, .done = msgrcv_done },
 	{ IOC_EXACT(DIPC_IOC_MSGCTL, struct dipc_ioc_msgctl),
-	  .decode = msgctl_decode, .done = msgctl_done },
+	  .decode = msgctl_decode, .done = msgctl_done, .start = msgctl_start },
 };
 const size_t dipc_ioc_msg_nrows = G_N_ELEMENTS(dipc_ioc_msg_rows);

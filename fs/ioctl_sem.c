@@ -6,7 +6,8 @@
  * one layout), semctl without a value array, and GETALL/SETALL.  Each row
  * decodes its payload into an op for the owner (semglue.c) and answers the
  * shim from the op's results.  IPC_INFO and SEM_INFO are the cluster's
- * limits and this node's usage: any node answers them at once.
+ * limits and this node's usage, answered by any node with the highest
+ * index in use (ipcindex.c), which SEM_STAT takes.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,6 +15,11 @@
 #include <sys/sem.h>
 
 #include "ioctl_table.h"
+#include "ipcindex.h"
+
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
 
 /* semop, semtimedop: the payload's size says how many sembufs it can hold. */
 static int semop_decode(dipc_ioc_call *call, dipc_op **ret_op)
@@ -54,6 +60,21 @@ static void semop_done(dipc_op *op)
 	ioc_done_plain(op);
 }
 
+/* The semaphore sets this node owns (SEM_INFO's semusz, as the kernel's
+ * sem_ids.in_use: sets only, not the node's queues and segments). */
+static guint owned_sets(dipc_node *n)
+{
+	GHashTableIter it;
+	gpointer v;
+	guint sets = 0;
+
+	g_hash_table_iter_init(&it, n->owned);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((const dipc_obj *)v)->kind == DIPC_KIND_SEM)
+			sets++;
+	return sets;
+}
+
 /* IPC_INFO / SEM_INFO: the cluster's limits, answered by any node. */
 static void fill_seminfo(dipc_node *n, struct dipc_seminfo *si, int cmd)
 {
@@ -66,23 +87,20 @@ static void fill_seminfo(dipc_node *n, struct dipc_seminfo *si, int cmd)
 	si->semmap = n->conf->semmns;
 	si->semmnu = n->conf->semmns;
 	si->semume = n->sem_lim.semopm;
-	si->semusz = cmd == SEM_INFO ? (int32_t)g_hash_table_size(n->owned) : 16;
+	si->semusz = cmd == SEM_INFO ? (int32_t)owned_sets(n) : 16;
 	si->semaem = cmd == SEM_INFO ? (int32_t)n->sems_used : (int32_t)n->sem_lim.semaem;
 }
 
+/* Every semctl is an op: IPC_INFO/SEM_INFO too, answered with the info
+ * filled here and the highest index in use as the result. */
 static int semctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_semctl *c = call->in;
 	dipc_op *op;
 
-	if (c->cmd == IPC_INFO || c->cmd == SEM_INFO) {
-		struct dipc_ioc_semctl *out = g_memdup2(c, sizeof(*c));
-		fill_seminfo(call->node, &out->info, c->cmd);
-		call->reply = out;
-		call->reply_size = MIN(call->out_size, sizeof(*out));
-		return DIPC_IOC_ANSWERED;
-	}
 	op = ioc_op_new(call, OP_SEMCTL);
+	if (c->cmd == IPC_INFO || c->cmd == SEM_INFO)
+		fill_seminfo(call->node, &op->sem.info, c->cmd);
 	op->id = c->id;
 	op->sem.semnum = c->semnum;
 	op->sem.cmd = c->cmd;
@@ -94,6 +112,23 @@ static int semctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
+}
+
+/* The commands of the kernel's index (ipcindex.c) before the owner. */
+static void semctl_start(dipc_op *op)
+{
+	switch (op->sem.cmd) {
+	case IPC_INFO:
+	case SEM_INFO:
+		index_complete_info(op, DIPC_KIND_SEM);
+		break;
+	case SEM_STAT:
+	case SEM_STAT_ANY:
+		index_route_stat(op, DIPC_KIND_SEM);
+		break;
+	default:
+		route_op(op);
+	}
 }
 
 static void semctl_done(dipc_op *op)
@@ -152,7 +187,7 @@ const dipc_ioc_row dipc_ioc_sem_rows[] = {
 	{ IOC_EXACT(DIPC_IOC_SEMOP_LARGE, struct dipc_ioc_semop_large),
 	  .decode = semop_decode, .done = semop_done },
 	{ IOC_EXACT(DIPC_IOC_SEMCTL, struct dipc_ioc_semctl),
-	  .decode = semctl_decode, .done = semctl_done },
+	  .decode = semctl_decode, .done = semctl_done, .start = semctl_start },
 	{ IOC_EXACT(DIPC_IOC_SEMARRAY, struct dipc_ioc_semarray),
 	  .decode = semarray_decode, .done = semarray_done },
 };

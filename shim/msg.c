@@ -22,7 +22,11 @@
  *            IPC_SET at once (the kernel copies it in first), for the
  *            commands that fill it only after the daemon succeeded (the
  *            kernel finds and checks the queue, then copies out).
- *   MSG_COPY in msgrcv goes to the daemon, which refuses it (EINVAL).
+ *   IPC_INFO, MSG_INFO ask both sides: the highest index of the two
+ *            (see msgctl_info); MSG_STAT with an index at or above
+ *            DIPC_ID_SLOT_BASE goes to the daemon, like a cluster id.
+ *   MSG_COPY in msgrcv goes to the daemon, which has the kernel's
+ *            semantics (msgtyp an index, a copy, the queue untouched).
  *
  * The text.  msgsnd picks the smallest of DIPC_IOC_MSGSND_S/M/L whose mtext
  * holds msgsz.  msgrcv with a capacity from 24 to 16375 bytes is answered
@@ -482,10 +486,53 @@ static int dipc_msgctl(int fd, int id, int cmd, struct msqid_ds *buf)
 	return r;
 }
 
+/* The kernel's msgctl as -errno. */
+static int kernel_msgctl(int msqid, int cmd, struct msqid_ds *buf)
+{
+	if (!dipc_real.msgctl)
+		return -ENOSYS;
+	int r = dipc_real.msgctl(msqid, cmd, buf);
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * IPC_INFO and MSG_INFO ignore the id.  The structure comes from the side
+ * the id names (the daemon's for a cluster id, else the kernel's) and the
+ * result is the highest index in use on either side (fs/ipcindex.c), so a
+ * walk of MSG_STAT over 0..result meets the kernel's queues and the
+ * cluster's.  The other side is asked into a scratch buffer; its failure
+ * (e.g. a broken mount) changes nothing.
+ */
+static int msgctl_info(int msqid, int cmd, struct msqid_ds *buf)
+{
+	struct msginfo scratch;
+	int fd = dipc_control_for_id();
+	int r, other;
+
+	if (dipc_is_id(msqid) && fd != DIPC_CTL_LOCAL) {
+		r = fd < 0 ? fd : dipc_msgctl(fd, msqid, dipc_ctl_cmd(cmd), buf);
+		if (r < 0)
+			return r;
+		other = kernel_msgctl(0, cmd, (struct msqid_ds *)(void *)&scratch);
+	} else {
+		r = kernel_msgctl(msqid, cmd, buf);
+		if (r < 0 || fd < 0)
+			return r;
+		other = dipc_msgctl(fd, msqid, dipc_ctl_cmd(cmd), (struct msqid_ds *)(void *)&scratch);
+	}
+	return other > r ? other : r;
+}
+
 DIPC_EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 {
 	int saved = errno;
 	dipc_init();
+
+	if (dipc_ctl_cmd(cmd) == IPC_INFO || dipc_ctl_cmd(cmd) == MSG_INFO) {
+		int r = msgctl_info(msqid, cmd, buf);
+		dipc_log("msgctl(id=%d, cmd=%d): info -> %d%s%s", msqid, cmd, DIPC_LOG_RESULT(r));
+		return dipc_ret(r, saved);
+	}
 
 	if (dipc_is_id(msqid)) {
 		int fd = dipc_control_for_id();

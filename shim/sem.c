@@ -20,6 +20,10 @@
  *                     an unknown command -> EINVAL.
  *   semget            nsems < 0 -> EINVAL.
  *
+ * IPC_INFO and SEM_INFO ask both sides and return the higher of the two
+ * highest indices (semctl_info); SEM_STAT with an index at or above
+ * DIPC_ID_SLOT_BASE goes to the daemon, like a cluster id (fs/ipcindex.c).
+ *
  * A semop interrupted by a signal fails with EINTR, also under SA_RESTART,
  * as the kernel's does: the ioctl is never retried.
  *
@@ -356,6 +360,45 @@ static int dipc_semctl(int fd, int id, int semnum, int cmd, union dipc_semun arg
 	}
 }
 
+/* The kernel's semctl as -errno. */
+static int kernel_semctl(int semid, int semnum, int cmd, union dipc_semun arg)
+{
+	if (!dipc_real.semctl)
+		return -ENOSYS;
+	int r = dipc_real.semctl(semid, semnum, cmd, arg);
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * IPC_INFO and SEM_INFO ignore the id.  The structure comes from the side
+ * the id names (the daemon's for a cluster id, else the kernel's) and the
+ * result is the highest index in use on either side (fs/ipcindex.c), so a
+ * walk of SEM_STAT over 0..result meets the kernel's sets and the
+ * cluster's.  The other side is asked into a scratch buffer; its failure
+ * changes nothing.
+ */
+static int semctl_info(int semid, int semnum, int cmd, union dipc_semun arg)
+{
+	struct seminfo scratch;
+	union dipc_semun other_arg = { .__buf = &scratch };
+	int fd = dipc_control_for_id();
+	int base = dipc_ctl_cmd(cmd);
+	int r, other;
+
+	if (dipc_is_id(semid) && fd != DIPC_CTL_LOCAL) {
+		r = fd < 0 ? fd : dipc_semctl(fd, semid, semnum, base, arg);
+		if (r < 0)
+			return r;
+		other = kernel_semctl(0, 0, cmd, other_arg);
+	} else {
+		r = kernel_semctl(semid, semnum, cmd, arg);
+		if (r < 0 || fd < 0)
+			return r;
+		other = dipc_semctl(fd, semid, semnum, base, other_arg);
+	}
+	return other > r ? other : r;
+}
+
 DIPC_EXPORT int semctl(int semid, int semnum, int cmd, ...)
 {
 	int saved = errno;
@@ -373,6 +416,11 @@ DIPC_EXPORT int semctl(int semid, int semnum, int cmd, ...)
 		va_end(ap);
 	}
 
+	if (base == IPC_INFO || base == SEM_INFO) {
+		int r = semctl_info(semid, semnum, cmd, arg);
+		dipc_log("semctl(id=%d, cmd=%d): info -> %d%s%s", semid, cmd, DIPC_LOG_RESULT(r));
+		return dipc_ret(r, saved);
+	}
 	if (dipc_is_id(semid)) {
 		int fd = dipc_control_for_id();
 		if (fd != DIPC_CTL_LOCAL) {

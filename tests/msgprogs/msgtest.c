@@ -331,10 +331,11 @@ static void section_info(int id)
 	long r;
 	int e;
 
-	/* IPC_INFO and MSG_INFO ignore the id; ours makes the shim send them
-	 * where the queue lives.  The usage counts (msgpool, msgmap, msgtql
-	 * of MSG_INFO) and the result (the kernel's highest index) are the
-	 * answering side's, so only limits and signs are printed. */
+	/* IPC_INFO and MSG_INFO ignore the id; ours makes the shim take the
+	 * structure from where the queue lives.  The usage counts (msgpool,
+	 * msgmap, msgtql of MSG_INFO) are that side's, and the result (the
+	 * highest index) depends on every queue of the machine, so only limits
+	 * and signs are printed. */
 	memset(&mi, 0, sizeof(mi));
 	CALL(msgctl(id, IPC_INFO, (struct msqid_ds *)&mi));
 	rep("ipc_info", r < 0 ? r : 0, e, " ret_ge_0=%d msgmax=%d msgmnb=%d msgmni_ge_16=%d",
@@ -349,13 +350,11 @@ static void section_info(int id)
 	    mi.msgmnb);
 	CALL(msgctl(id, IPC_INFO, NULL));
 	rep("ipc_info_null_buf", r < 0 ? r : 0, e, "%s", "");
-	/* MSG_STAT takes the kernel's index for a kernel queue; a cluster
-	 * queue has no cluster-wide index, so dipcfs takes the id itself
-	 * (docs/differences.md).  The one place msgtest knows about dipcfs:
-	 * cluster ids keep their low 15 bits in [0x7f00, 0x7fff]. */
+	/* MSG_STAT takes the kernel's index, the low 15 bits of the id (dipcfs
+	 * gives cluster queues the index of their id: fs/ipcindex.c). */
 	memset(&ds, 0, sizeof(ds));
 	{
-		int idx = (id & 0x7fff) >= 0x7f00 ? id : id & 0x7fff;
+		int idx = id & 0x7fff;
 
 		CALL(msgctl(idx, MSG_STAT, &ds));
 		rep("msg_stat", r < 0 ? r : 0, e, " ret_is_id=%d mode=%o qbytes=%lu", r == id,
@@ -364,6 +363,22 @@ static void section_info(int id)
 		CALL(msgctl(idx, MSG_STAT_ANY, &ds));
 		rep("msg_stat_any", r < 0 ? r : 0, e, " ret_is_id=%d mode=%o", r == id,
 		    (unsigned)ds.msg_perm.mode);
+		CALL(msgctl(id, MSG_STAT, &ds));
+		rep("msg_stat_by_id", r < 0 ? r : 0, e, " ret_is_id=%d", r == id);
+	}
+	/* What LTP does: *_INFO's result is the highest index in use, and a
+	 * walk up to it finds the queue (other queues of the machine may be
+	 * anywhere in it, so only "found" and "not above the result"). */
+	{
+		long maxidx, found = -1;
+
+		CALL(msgctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+		maxidx = r;
+		for (long i = 0; i <= maxidx && found < 0; i++)
+			if (msgctl((int)i, MSG_STAT_ANY, &ds) == id)
+				found = i;
+		rep("index_walk", 0, 0, " found=%d is_low_bits=%d", found >= 0,
+		    found == (id & 0x7fff));
 	}
 	CALL(msgctl(id, 9999, &ds));
 	rep("msgctl_bad_cmd", r, e, "%s", "");
@@ -479,6 +494,50 @@ static void section_select(int id, key_t key)
 	rep_rcv("big_e2big_first", id, 3, 4, IPC_NOWAIT);
 	rep_rcv("big_take_first", id, 100, 4, IPC_NOWAIT);
 	rep_rcv("big_take_second", id, 3, 4, IPC_NOWAIT);
+}
+
+/* MSG_COPY (CONFIG_CHECKPOINT_RESTORE): msgtyp is an index from the head,
+ * the receiver gets a copy and the queue stays as it was.  The main queue
+ * (on the owner node, remote in one of the runs) for the results, and a
+ * fresh queue under k3 whose lrpid and rtime must stay unset. */
+static void section_copy(int id, key_t key, key_t k3)
+{
+	const int c = MSG_COPY | IPC_NOWAIT;
+	long r;
+	int e, q;
+
+	CALL(snd(id, 5, "hello", IPC_NOWAIT));
+	rep("copy_send1", r, e, "%s", "");
+	CALL(snd(id, 7, "worldwide", IPC_NOWAIT));
+	rep("copy_send2", r, e, "%s", "");
+	rep_rcv("copy_idx0", id, 100, 0, c);
+	rep_rcv("copy_idx1", id, 100, 1, c);
+	rep_rcv("copy_idx1_exact", id, 9, 1, c);
+	rep_rcv("copy_idx2_none", id, 100, 2, c);
+	rep_rcv("copy_idx_neg", id, 100, -1, c);
+	rep_rcv("copy_wait", id, 100, 0, MSG_COPY);
+	rep_rcv("copy_except", id, 100, 0, c | MSG_EXCEPT);
+	rep_rcv("copy_e2big", id, 3, 1, c);
+	rep_rcv("copy_noerror", id, 3, 1, c | MSG_NOERROR);
+	rep_rcv("copy_staged", id, STAGED, 1, c);
+	rep_rcv("copy_bad_id_wait", -5, 100, 0, MSG_COPY);
+	rep_stat("copy_stat_main", id, key, getpid(), getpid());
+	rep_rcv("copy_take1", id, 100, 0, IPC_NOWAIT);
+	rep_rcv("copy_idx0_after", id, 100, 0, c);
+	rep_rcv("copy_take2", id, 100, 0, IPC_NOWAIT);
+	rep_rcv("copy_empty", id, 100, 0, c);
+
+	CALL(msgget(k3, IPC_CREAT | IPC_EXCL | 0600 | F));
+	rep_id("copy_create", (int)r, e, "k3");
+	q = (int)r;
+	if (q < 0)
+		return;
+	CALL(snd(q, 3, "kept", IPC_NOWAIT));
+	rep("copy_k3_send", r, e, "%s", "");
+	rep_rcv("copy_k3_idx0", q, 100, 0, c);
+	rep_stat("copy_k3_stat", q, k3, getpid(), 0);
+	CALL(msgctl(q, IPC_RMID, NULL));
+	rep("copy_k3_rmid", r, e, "%s", "");
 }
 
 static void section_full(int id, key_t key)
@@ -786,7 +845,7 @@ static int child_perm(void *p)
 	CALL(msgctl(a->id, IPC_STAT, &ds));
 	rep(STEP("ipc_stat"), r, e, "%s", "");
 	{
-		int idx = (a->id & 0x7fff) >= 0x7f00 ? a->id : a->id & 0x7fff;
+		int idx = a->id & 0x7fff;
 
 		CALL(msgctl(idx, MSG_STAT, &ds));
 		rep(STEP("msg_stat"), r < 0 ? r : 0, e, " ret_is_id=%d", r == a->id);
@@ -923,6 +982,7 @@ int main(int argc, char **argv)
 	section_private();
 	section_send(id, key);
 	section_select(id, key);
+	section_copy(id, key, key + 3);
 	section_full(id, key);
 	section_wait(id, key);
 	section_eintr(id, key);

@@ -809,14 +809,11 @@ static void section_undo(int id)
 	setall(id, zero);
 }
 
-/* SEM_STAT/SEM_STAT_ANY take the kernel's index (id % 32768) for a kernel set;
- * for a cluster set dipcfs takes the id itself, because there is no
- * cluster-wide index (docs/differences.md).  This is the one place where
- * semtest knows about dipcfs: cluster ids keep their low 15 bits in
- * [0x7f00, 0x7fff] (common/dipc_abi.h). */
+/* SEM_STAT/SEM_STAT_ANY take the kernel's index, the low 15 bits of the id
+ * (dipcfs gives cluster sets the index of their id: fs/ipcindex.c). */
 static int stat_index(int id)
 {
-	return (id & 0x7fff) >= 0x7f00 ? id : id & 0x7fff;
+	return id & 0x7fff;
 }
 
 static void section_info(int id)
@@ -846,6 +843,23 @@ static void section_info(int id)
 	CALL(semctl(stat_index(id), 0, SEM_STAT_ANY, ud));
 	rep("sem_stat_any", r < 0 ? r : 0, e, " ret_is_id=%d nsems=%lu", r == id,
 	    (unsigned long)ds.sem_nsems);
+	CALL(semctl(id, 0, SEM_STAT, ud));
+	rep("sem_stat_by_id", r < 0 ? r : 0, e, " ret_is_id=%d", r == id);
+	/* What LTP does: *_INFO's result is the highest index in use, and a
+	 * walk up to it finds the set (other sets of the machine may be
+	 * anywhere in it, so only "found" and where). */
+	{
+		int maxidx, found = -1;
+
+		memset(&si, 0, sizeof(si));
+		CALL(semctl(0, 0, SEM_INFO, u));
+		maxidx = r;
+		for (int i = 0; i <= maxidx && found < 0; i++)
+			if (semctl(i, 0, SEM_STAT_ANY, ud) == id)
+				found = i;
+		rep("index_walk", 0, 0, " found=%d is_low_bits=%d", found >= 0,
+		    found == (id & 0x7fff));
+	}
 }
 
 

@@ -456,10 +456,13 @@ static void test_recv_errors(void)
 
 	g_assert_cmpint(puts_(q, 1, "one"), ==, 0);
 
-	/* MSG_COPY is not supported, whatever else is asked */
+	/* MSG_COPY needs IPC_NOWAIT and refuses MSG_EXCEPT, before the
+	 * permission check */
 	g_assert_cmpstr(take(q, &OWNER, 1, 0, 100, MSG_COPY), ==, "-EINVAL");
-	g_assert_cmpstr(take(q, &OWNER, 1, 0, 100, MSG_COPY | IPC_NOWAIT), ==, "-EINVAL");
-	g_assert_cmpstr(take(q, &GROUP, 1, 0, 100, MSG_COPY | IPC_NOWAIT), ==, "-EINVAL");
+	g_assert_cmpstr(take(q, &GROUP, 1, 0, 100, MSG_COPY), ==, "-EINVAL");
+	g_assert_cmpstr(take(q, &OWNER, 1, 0, 100, MSG_COPY | IPC_NOWAIT | MSG_EXCEPT), ==,
+			"-EINVAL");
+	g_assert_cmpstr(take(q, &GROUP, 1, 0, 100, MSG_COPY | IPC_NOWAIT), ==, "-EACCES");
 	/* a buffer size that is negative as a long */
 	g_assert_cmpstr(take(q, &OWNER, 1, 0, (size_t) LONG_MAX + 1, 0), ==, "-EINVAL");
 	g_assert_cmpstr(take(q, &OWNER, 1, 0, SIZE_MAX, MSG_NOERROR), ==, "-EINVAL");
@@ -640,6 +643,39 @@ static void test_select_extremes(void)
 }
 
 /* ---- sizes: E2BIG, MSG_NOERROR --------------------------------------------- */
+
+/* MSG_COPY: msgtyp is an index; a copy, the queue untouched. */
+static void test_copy(void)
+{
+	wake_log log;
+	dipc_msgq *q = new_queue(0600, &log);
+	const int f = MSG_COPY | IPC_NOWAIT;
+	dipc_msg_waiter w;
+
+	g_assert_cmpint(puts_(q, 5, "hello"), ==, 0);
+	g_assert_cmpint(puts_(q, 7, "worldwide"), ==, 0);
+	g_assert_cmpstr(take(q, &OWNER, 1, 0, 100, f), ==, "5[5:hello]");
+	g_assert_cmpstr(take(q, &OWNER, 1, 1, 100, f), ==, "9[7:worldwide]");
+	g_assert_cmpstr(take(q, &OWNER, 1, 1, 9, f), ==, "9[7:worldwide]");
+	g_assert_cmpstr(take(q, &OWNER, 1, 2, 100, f), ==, "-ENOMSG");
+	g_assert_cmpstr(take(q, &OWNER, 1, -1, 100, f), ==, "-ENOMSG");
+	g_assert_cmpstr(take(q, &OWNER, 1, 1, 3, f), ==, "-E2BIG");
+	/* copy_msg(): the copy's room is the buffer, even under MSG_NOERROR */
+	g_assert_cmpstr(take(q, &OWNER, 1, 1, 3, f | MSG_NOERROR), ==, "-EINVAL");
+	g_assert_cmpstr(take(q, &OWNER, 1, 0, 0, f | MSG_NOERROR), ==, "-EINVAL");
+	g_assert_cmpint(rcv_wait(q, &w, &OWNER, 1, 0, 100, f), ==, 5);
+	g_assert_true(w.msg->is_copy);
+	dipc_msg_free(w.msg);
+	/* the queue is as it was: nothing received */
+	g_assert_cmpint(dipc_msgq_qnum(q), ==, 2);
+	g_assert_cmpint(dipc_msgq_cbytes(q), ==, 14);
+	g_assert_cmpint(stat_of(q).lrpid, ==, 0);
+	g_assert_cmpint(stat_of(q).rtime, ==, 0);
+	g_assert_cmpstr(take(q, &OWNER, 1, 0, 100, 0), ==, "5[5:hello]");
+	g_assert_cmpstr(take(q, &OWNER, 1, 0, 100, f), ==, "9[7:worldwide]");
+
+	free_queue(q, &log);
+}
 
 static void test_e2big_noerror(void)
 {
@@ -1466,6 +1502,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/msgq/ctl/ipc_set", test_ipc_set);
 	g_test_add_func("/msgq/ctl/ipc_set_wakes", test_ipc_set_wakes);
 	g_test_add_func("/msgq/ctl/rmid", test_rmid);
+	g_test_add_func("/msgq/recv/copy", test_copy);
 	g_test_add_func("/msgq/describe", test_describe);
 	g_test_add_func("/msgq/describe_long_node", test_long_node_name);
 

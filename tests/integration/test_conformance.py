@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+"""Kernel conformance cases that need more than one node (issue 11).
+
+The native-vs-dipcfs comparison programs (msgtest, semtest) carry the cases
+one node can show; here, what only a cluster shows:
+
+- MSG_STAT/SEM_STAT take the kernel's index, and a cluster object's index
+  is its id's low 15 bits on every node (fs/ipcindex.c): a walk up to
+  *_INFO's result, as LTP's msgctl12/semctl01 do, finds an object owned by
+  another node.
+- SEM_INFO's semusz counts the node's semaphore sets, not its queues and
+  segments.
+
+The calls run in Python through ctypes, so the shim's interposed libc
+functions serve them.
+"""
+
+import json
+import sys
+
+from cluster import dipc_is_id
+
+# Run under the shim: libc's msgget/semget/shmget and *ctl resolve to it.
+PROLOGUE = r"""
+import ctypes, json, sys
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT, IPC_DIPC, IPC_RMID, IPC_INFO = 0o1000, 0o10000, 0, 3
+MSG_STAT, MSG_INFO, MSG_STAT_ANY = 11, 12, 13
+SEM_STAT, SEM_INFO, SEM_STAT_ANY = 18, 19, 20
+buf = ctypes.create_string_buffer(512)
+def ok(r, what):
+    if r < 0:
+        raise SystemExit("%s: errno %d" % (what, ctypes.get_errno()))
+    return r
+"""
+
+WALK = PROLOGUE + r"""
+kind, want = sys.argv[1], int(sys.argv[2])
+if kind == "msg":
+    maxidx = ok(libc.msgctl(0, MSG_INFO, buf), "MSG_INFO")
+    stat = lambda i: libc.msgctl(i, MSG_STAT_ANY, buf)
+    by_id = libc.msgctl(want, MSG_STAT, buf)
+else:
+    maxidx = ok(libc.semctl(0, 0, SEM_INFO, buf), "SEM_INFO")
+    stat = lambda i: libc.semctl(i, 0, SEM_STAT_ANY, buf)
+    by_id = libc.semctl(want, 0, SEM_STAT, buf)
+found = next((i for i in range(0x7f00, maxidx + 1) if stat(i) == want), -1)
+print(json.dumps({"maxidx": maxidx, "found": found, "by_id": by_id}))
+"""
+
+SEMUSZ = PROLOGUE + r"""
+# struct seminfo: 10 ints; semusz is the 8th.
+def semusz(setid):
+    ok(libc.semctl(setid, 0, SEM_INFO, buf), "SEM_INFO")
+    return ctypes.cast(buf, ctypes.POINTER(ctypes.c_int))[7]
+key = int(sys.argv[1])
+s1 = ok(libc.semget(key, 1, IPC_CREAT | IPC_DIPC | 0o600), "semget")
+before = semusz(s1)
+q = ok(libc.msgget(key + 1, IPC_CREAT | IPC_DIPC | 0o600), "msgget")
+m = ok(libc.shmget(key + 2, 4096, IPC_CREAT | IPC_DIPC | 0o600), "shmget")
+with_others = semusz(s1)
+s2 = ok(libc.semget(key + 3, 1, IPC_CREAT | IPC_DIPC | 0o600), "semget")
+with_set = semusz(s1)
+ok(libc.semctl(s1, 0, IPC_RMID), "rmid"); ok(libc.semctl(s2, 0, IPC_RMID), "rmid")
+ok(libc.msgctl(q, IPC_RMID, None), "rmid"); ok(libc.shmctl(m, IPC_RMID, None), "rmid")
+print(json.dumps({"ids": [s1, q, m, s2], "before": before, "with_others": with_others,
+                  "with_set": with_set}))
+"""
+
+
+def py(c, node, script, *args):
+    r = c.run(node, [sys.executable, "-c", script] + [str(a) for a in args], timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def create(c, node, kind, key):
+    call = ("libc.msgget(%d, IPC_CREAT | IPC_DIPC | 0o600)" % key if kind == "msg"
+            else "libc.semget(%d, 2, IPC_CREAT | IPC_DIPC | 0o600)" % key)
+    out = py(c, node, PROLOGUE + "print(json.dumps(ok(%s, 'get')))" % call)
+    assert dipc_is_id(out), out
+    return out
+
+
+def remove(c, node, kind, ident):
+    call = ("libc.msgctl(%d, IPC_RMID, None)" % ident if kind == "msg"
+            else "libc.semctl(%d, 0, IPC_RMID)" % ident)
+    py(c, node, PROLOGUE + "print(json.dumps(ok(%s, 'rmid')))" % call)
+
+
+def check_index_walk(c, kind, key):
+    ident = create(c, "node1", kind, key)
+    try:
+        w = py(c, "node2", WALK, kind, ident)
+        assert w["found"] == ident & 0x7fff, w
+        assert w["maxidx"] >= w["found"], w
+        assert w["by_id"] == ident, w
+    finally:
+        remove(c, "node1", kind, ident)
+    w = py(c, "node2", WALK, kind, ident)
+    assert w["found"] == -1 and w["by_id"] == -1, w
+
+
+def test_msg_stat_index_of_remote_queue(cluster, key):
+    check_index_walk(cluster, "msg", key)
+
+
+def test_sem_stat_index_of_remote_set(cluster, key):
+    check_index_walk(cluster, "sem", key)
+
+
+def test_sem_info_semusz_counts_sets_only(cluster, key):
+    r = py(cluster, "node1", SEMUSZ, key)
+    assert all(dipc_is_id(i) for i in r["ids"]), r
+    assert r["before"] >= 1, r
+    assert r["with_others"] == r["before"], r
+    assert r["with_set"] == r["before"] + 1, r
