@@ -439,6 +439,11 @@ static void helper_start(void)
 static void atfork_child(void)
 {
 	atomic_store(&helper_running, false);
+	/* Only this thread came along: the scans, claims and the helper's pass
+	 * of the others never end here, and must not keep a shmdt waiting. */
+	atomic_store(&scanning[0], 0);
+	atomic_store(&scanning[1], 0);
+	atomic_store(&helper_in_apply, 0);
 	if (atomic_load(&natts) == 0)
 		return;
 	for (int i = 0; i < MAX_ATT; i++) {
@@ -446,6 +451,7 @@ static void atfork_child(void)
 		if (!t)
 			continue;
 		atomic_flag_clear(&t->lock);
+		atomic_store(&t->inflight, 0);
 		/* nothing of it is accessible until its node knows of this
 		 * process: no store may go untrapped, no page unrevoked */
 		att_protect(t, 0, t->npages, PROT_ST_NONE);

@@ -138,41 +138,33 @@ int dipc_copy_out(void *user_dst, const void *src, size_t n)
 	return user_copy(user_dst, src, n, true);
 }
 
-int dipc_probe_read(const void *user, size_t n)
+/* One byte per page is enough: access rights are per page.  For writing,
+ * the byte that is there is written back: the buffer is the caller's
+ * output, which nobody else should be writing now. */
+static int probe(void *user, size_t n, bool write)
 {
-	const char *p = user;
+	uintptr_t p = (uintptr_t)user;
 	char c;
 	if (n == 0)
 		return 0;
-	if ((uintptr_t)p + n < (uintptr_t)p)
+	if (p + n < p)
 		return -EFAULT;
-	/* One byte per page is enough: access rights are per page. */
-	for (uintptr_t a = (uintptr_t)p;; a = (a | (DIPC_SHM_PAGE - 1)) + 1) {
-		if (a >= (uintptr_t)p + n)
-			return 0;
+	for (uintptr_t a = p; a < p + n; a = (a | (DIPC_SHM_PAGE - 1)) + 1) {
 		int r = dipc_copy_in(&c, (const void *)a, 1);
-		if (r < 0)
-			return r;
-	}
-}
-
-int dipc_probe_write(void *user, size_t n)
-{
-	char *p = user;
-	char c;
-	if (n == 0)
-		return 0;
-	if ((uintptr_t)p + n < (uintptr_t)p)
-		return -EFAULT;
-	for (uintptr_t a = (uintptr_t)p;; a = (a | (DIPC_SHM_PAGE - 1)) + 1) {
-		if (a >= (uintptr_t)p + n)
-			return 0;
-		/* Write back the byte that is there: the buffer is the
-		 * caller's output, which nobody else should be writing now. */
-		int r = dipc_copy_in(&c, (const void *)a, 1);
-		if (r == 0)
+		if (r == 0 && write)
 			r = dipc_copy_out((void *)a, &c, 1);
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+int dipc_probe_read(const void *user, size_t n)
+{
+	return probe((void *)user, n, false);
+}
+
+int dipc_probe_write(void *user, size_t n)
+{
+	return probe(user, n, true);
 }

@@ -21,21 +21,29 @@
  * "# id NAME ID".  Everything it creates is removed at the end, so a run
  * leaves no set and no segment behind.
  *
- * Usage:  efaulttest [-n] [-m] KEY
+ * Usage:  efaulttest [-n] [-m] [-s] KEY
  *   KEY  base key; uses KEY (set), KEY+1 (segment), KEY+2 (queue, with -m).
  *   -n   do not add IPC_DIPC to the get flags.
  *   -m   also msgsnd/msgrcv/msgctl with bad pointers.
+ *   -s   first install a seccomp filter that refuses process_vm_readv and
+ *        process_vm_writev (EPERM), as some container runtimes do: the
+ *        shim's copies must then take their other way, with the same output.
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +71,26 @@ static void *const BAD = (void *)-1;
 static int getval(int id, int num)
 {
 	return semctl(id, num, GETVAL);
+}
+
+/* process_vm_readv/writev fail with EPERM from now on, in this process and
+ * its children.  (The filter does not check the architecture: it is a test
+ * of this machine's native calls.) */
+static int refuse_process_vm(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_writev, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return -1;
+	return 0;
 }
 
 /* ---- semop, semtimedop --------------------------------------------------- */
@@ -239,16 +267,22 @@ int main(int argc, char **argv)
 	long r;
 	int e;
 
-	while ((opt = getopt(argc, argv, "nm")) != -1) {
-		if (opt == 'n')
+	while ((opt = getopt(argc, argv, "nms")) != -1) {
+		if (opt == 'n') {
 			F = 0;
-		else if (opt == 'm')
+		} else if (opt == 'm') {
 			with_msg = true;
-		else
+		} else if (opt == 's') {
+			if (refuse_process_vm() < 0) {
+				perror("seccomp");
+				return 1;
+			}
+		} else {
 			return 2;
+		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: efaulttest [-n] [-m] KEY\n");
+		fprintf(stderr, "usage: efaulttest [-n] [-m] [-s] KEY\n");
 		return 2;
 	}
 	key_t key = parse_key(argv[optind]);
