@@ -12,24 +12,33 @@
  * result and errno the kernel would give; the shim itself only rejects what
  * the kernel rejects before it looks at the set, in the kernel's order:
  *
- *   semop/semtimedop  nsops < 1 -> EINVAL; nsops > DIPC_SEMOPM_MAX -> E2BIG
- *                     (the daemon enforces the configured semopm, which is
- *                     at most that); sops == NULL -> EFAULT; a timeout with
- *                     tv_sec < 0 or tv_nsec outside [0, 1e9) -> EINVAL.
- *   semctl            a NULL buf/array where the command needs one -> EFAULT;
- *                     an unknown command -> EINVAL.
+ *   semop/semtimedop  an unreadable timeout -> EFAULT; nsops < 1 -> EINVAL;
+ *                     nsops > DIPC_SEMOPM_MAX -> E2BIG (the daemon enforces
+ *                     the configured semopm, which is at most that); an
+ *                     unreadable sops -> EFAULT; a timeout with tv_sec < 0 or
+ *                     tv_nsec outside [0, 1e9) -> EINVAL.
+ *   semctl            an unreadable IPC_SET buf -> EFAULT, first; an unknown
+ *                     command -> EINVAL; an unwritable IPC_STAT/SEM_STAT/
+ *                     *_INFO buf or GETALL array -> EFAULT after the daemon
+ *                     answered (the kernel finds and checks, then copies
+ *                     out); an unreadable SETALL array -> EFAULT before the
+ *                     values are sent.
  *   semget            nsems < 0 -> EINVAL.
  *
  * IPC_INFO and SEM_INFO ask both sides and return the higher of the two
  * highest indices (semctl_info); SEM_STAT with an index at or above
  * DIPC_ID_SLOT_BASE goes to the daemon, like a cluster id (fs/ipcindex.c).
  *
+ * Every read and write of the program's memory goes through usercopy.c, so
+ * a bad pointer, NULL or not, is EFAULT as in the kernel, never a SIGSEGV in
+ * the shim.
+ *
  * A semop interrupted by a signal fails with EINTR, also under SA_RESTART,
  * as the kernel's does: the ioctl is never retried.
  *
- * Differences: a bad (non-NULL) pointer makes the shim fault where the
- * kernel would return EFAULT, because the shim copies the caller's memory
- * into the request itself.
+ * Differences: SETALL with a bad array by a caller who may read but not
+ * alter the set gives EFAULT where the kernel checks the permission first
+ * (EACCES).
  *
  * Concurrency: no shared state here; every request lives on the caller's
  * stack (the large semop and value-array payloads, 6 and 16 KiB, only in the
@@ -37,6 +46,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -98,62 +108,68 @@ kernel:
 
 /* ---- semop, semtimedop -------------------------------------------------- */
 
-static void copy_sops(struct dipc_sembuf *dst, const struct sembuf *src, size_t n)
+/* The request's sembufs are the program's, byte for byte: one copy. */
+_Static_assert(sizeof(struct dipc_sembuf) == sizeof(struct sembuf) &&
+		       offsetof(struct dipc_sembuf, sem_num) == offsetof(struct sembuf, sem_num) &&
+		       offsetof(struct dipc_sembuf, sem_op) == offsetof(struct sembuf, sem_op) &&
+		       offsetof(struct dipc_sembuf, sem_flg) == offsetof(struct sembuf, sem_flg),
+	       "struct dipc_sembuf is struct sembuf");
+
+/* The program's sops into dst (EFAULT), then the timeout's value (EINVAL),
+ * in the kernel's order; ts NULL = block without limit (-1). */
+static int semop_args(struct dipc_sembuf *dst, const struct sembuf *sops, size_t nsops,
+		      const struct timespec *ts, int64_t *ret_timeout_ns)
 {
-	for (size_t i = 0; i < n; i++) {
-		dst[i].sem_num = src[i].sem_num;
-		dst[i].sem_op = src[i].sem_op;
-		dst[i].sem_flg = src[i].sem_flg;
-	}
+	if (dipc_copy_in(dst, sops, nsops * sizeof(*sops)) < 0)
+		return -EFAULT;
+	*ret_timeout_ns = -1;
+	if (!ts)
+		return 0;
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
+		return -EINVAL;
+	if ((uint64_t)ts->tv_sec >= (uint64_t)(INT64_MAX / 1000000000LL))
+		*ret_timeout_ns = INT64_MAX; /* ~292 years: forever */
+	else
+		*ret_timeout_ns = (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+	return 0;
 }
 
 static __attribute__((noinline)) int semop_large(int fd, int id, const struct sembuf *sops,
-						  size_t nsops, int64_t timeout_ns)
+						  size_t nsops, const struct timespec *ts)
 {
 	struct dipc_ioc_semop_large s;
 	memset(&s, 0, sizeof(s));
 	dipc_hdr_init(&s.hdr);
 	s.id = id;
 	s.nsops = (uint32_t)nsops;
-	s.timeout_ns = timeout_ns;
-	copy_sops(s.sops, sops, nsops);
-	return dipc_ioctl(fd, DIPC_IOC_SEMOP_LARGE, &s);
+	int r = semop_args(s.sops, sops, nsops, ts, &s.timeout_ns);
+	return r < 0 ? r : dipc_ioctl(fd, DIPC_IOC_SEMOP_LARGE, &s);
 }
 
 /* The daemon's semop: the checks the kernel makes before it looks at the set,
- * then one ioctl.  timeout NULL = block without limit. */
+ * in its order, then one ioctl.  timeout NULL = block without limit. */
 static int dipc_semop(int fd, int id, const struct sembuf *sops, size_t nsops,
 		      const struct timespec *timeout)
 {
+	/* The kernel reads the timeout before anything else. */
+	struct timespec ts;
+	if (timeout && dipc_copy_in(&ts, timeout, sizeof(ts)) < 0)
+		return -EFAULT;
 	if (nsops < 1)
 		return -EINVAL;
 	if (nsops > DIPC_SEMOPM_MAX)
 		return -E2BIG;
-	if (!sops)
-		return -EFAULT;
-
-	int64_t timeout_ns = -1;
-	if (timeout) {
-		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-		    timeout->tv_nsec >= 1000000000L)
-			return -EINVAL;
-		if ((uint64_t)timeout->tv_sec >= (uint64_t)(INT64_MAX / 1000000000LL))
-			timeout_ns = INT64_MAX; /* ~292 years: forever */
-		else
-			timeout_ns = (int64_t)timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
-	}
 
 	if (nsops > DIPC_SEMOP_SMALL)
-		return semop_large(fd, id, sops, nsops, timeout_ns);
+		return semop_large(fd, id, sops, nsops, timeout ? &ts : NULL);
 
 	struct dipc_ioc_semop s;
 	memset(&s, 0, sizeof(s));
 	dipc_hdr_init(&s.hdr);
 	s.id = id;
 	s.nsops = (uint32_t)nsops;
-	s.timeout_ns = timeout_ns;
-	copy_sops(s.sops, sops, nsops);
-	return dipc_ioctl(fd, DIPC_IOC_SEMOP, &s);
+	int r = semop_args(s.sops, sops, nsops, timeout ? &ts : NULL, &s.timeout_ns);
+	return r < 0 ? r : dipc_ioctl(fd, DIPC_IOC_SEMOP, &s);
 }
 
 /* Route one semop/semtimedop: the daemon's result (>= 0 or -errno), or
@@ -223,28 +239,34 @@ static bool semctl_has_arg(int cmd)
 	}
 }
 
-static void semid_ds_from_dipc(struct semid_ds *buf, const struct dipc_semid_ds *ds)
+/* The program's buf, written whole (reserved fields zeroed) as the kernel
+ * does: 0 or -EFAULT. */
+static int semid_ds_out(struct semid_ds *user, const struct dipc_semid_ds *ds)
 {
-	/* The kernel writes the whole structure, reserved fields zeroed. */
-	memset(buf, 0, sizeof(*buf));
-	dipc_perm_to_ipc(&buf->sem_perm, &ds->perm);
-	buf->sem_otime = (time_t)ds->otime;
-	buf->sem_ctime = (time_t)ds->ctime;
-	buf->sem_nsems = ds->nsems;
+	struct semid_ds buf;
+	memset(&buf, 0, sizeof(buf));
+	dipc_perm_to_ipc(&buf.sem_perm, &ds->perm);
+	buf.sem_otime = (time_t)ds->otime;
+	buf.sem_ctime = (time_t)ds->ctime;
+	buf.sem_nsems = ds->nsems;
+	return dipc_copy_out(user, &buf, sizeof(buf));
 }
 
-static void seminfo_from_dipc(struct seminfo *si, const struct dipc_seminfo *in)
+static int seminfo_out(struct seminfo *user, const struct dipc_seminfo *in)
 {
-	si->semmap = in->semmap;
-	si->semmni = in->semmni;
-	si->semmns = in->semmns;
-	si->semmnu = in->semmnu;
-	si->semmsl = in->semmsl;
-	si->semopm = in->semopm;
-	si->semume = in->semume;
-	si->semusz = in->semusz;
-	si->semvmx = in->semvmx;
-	si->semaem = in->semaem;
+	struct seminfo si;
+	memset(&si, 0, sizeof(si));
+	si.semmap = in->semmap;
+	si.semmni = in->semmni;
+	si.semmns = in->semmns;
+	si.semmnu = in->semmnu;
+	si.semmsl = in->semmsl;
+	si.semopm = in->semopm;
+	si.semume = in->semume;
+	si.semusz = in->semusz;
+	si.semvmx = in->semvmx;
+	si.semaem = in->semaem;
+	return dipc_copy_out(user, &si, sizeof(si));
 }
 
 /* DIPC_IOC_SEMCTL without the value array: the result or -errno. */
@@ -274,19 +296,12 @@ static int semctl_one(int fd, int id, int semnum, int cmd, int val,
 
 /* GETALL / SETALL.  SETALL sends exactly the set's nsems values, so the shim
  * learns nsems first with an IPC_STAT (or, when the caller may alter but not
- * read the set, SEM_STAT_ANY, which checks no read permission). */
+ * read the set, SEM_STAT_ANY, which checks no read permission).  As the
+ * kernel: GETALL finds and checks the set, then copies out (EFAULT last);
+ * SETALL copies in before it changes anything. */
 static __attribute__((noinline)) int semctl_array(int fd, int id, int cmd,
 						   unsigned short *array)
 {
-	if (!array) {
-		/* The kernel finds the set (and checks read permission for
-		 * GETALL) before it touches the array: EINVAL/EACCES first. */
-		struct dipc_semid_ds ds;
-		int r = semctl_one(fd, id, 0, cmd == GETALL ? IPC_STAT : SEM_STAT_ANY, 0,
-				   NULL, &ds, NULL);
-		return r < 0 ? r : -EFAULT;
-	}
-
 	struct dipc_ioc_semarray a;
 	memset(&a, 0, sizeof(a));
 	dipc_hdr_init(&a.hdr);
@@ -303,14 +318,16 @@ static __attribute__((noinline)) int semctl_array(int fd, int id, int cmd,
 		if (ds.nsems > DIPC_SEMMSL_MAX)
 			return -EINVAL; /* cannot happen: the daemon's limit */
 		a.nsems = ds.nsems;
-		for (uint32_t i = 0; i < ds.nsems; i++)
-			a.vals[i] = array[i];
+		_Static_assert(sizeof(a.vals[0]) == sizeof(*array), "semaphore values");
+		if (dipc_copy_in(a.vals, array, ds.nsems * sizeof(*array)) < 0)
+			return -EFAULT;
 	}
 
 	int r = dipc_ioctl(fd, DIPC_IOC_SEMARRAY, &a);
 	if (r >= 0 && cmd == GETALL) {
 		uint32_t n = a.nsems < DIPC_SEMMSL_MAX ? a.nsems : DIPC_SEMMSL_MAX;
-		memcpy(array, a.vals, n * sizeof(a.vals[0]));
+		if (dipc_copy_out(array, a.vals, n * sizeof(a.vals[0])) < 0)
+			return -EFAULT;
 	}
 	return r;
 }
@@ -319,6 +336,7 @@ static int dipc_semctl(int fd, int id, int semnum, int cmd, union dipc_semun arg
 {
 	struct dipc_semid_ds ds;
 	struct dipc_seminfo info;
+	struct semid_ds set;
 	int r;
 
 	switch (cmd) {
@@ -327,22 +345,19 @@ static int dipc_semctl(int fd, int id, int semnum, int cmd, union dipc_semun arg
 	case SEM_STAT_ANY:
 		/* As the kernel: find and check first, copy out last. */
 		r = semctl_one(fd, id, semnum, cmd, 0, NULL, &ds, NULL);
-		if (r >= 0 && !arg.buf)
+		if (r >= 0 && semid_ds_out(arg.buf, &ds) < 0)
 			return -EFAULT;
-		if (r >= 0)
-			semid_ds_from_dipc(arg.buf, &ds);
 		return r;
 	case IPC_SET:
-		if (!arg.buf)
+		/* The kernel copies the buffer in before it looks at the set. */
+		if (dipc_copy_in(&set, arg.buf, sizeof(set)) < 0)
 			return -EFAULT;
-		return semctl_one(fd, id, semnum, cmd, 0, arg.buf, NULL, NULL);
+		return semctl_one(fd, id, semnum, cmd, 0, &set, NULL, NULL);
 	case IPC_INFO:
 	case SEM_INFO:
 		r = semctl_one(fd, id, semnum, cmd, 0, NULL, NULL, &info);
-		if (r >= 0 && !arg.__buf)
+		if (r >= 0 && seminfo_out(arg.__buf, &info) < 0)
 			return -EFAULT;
-		if (r >= 0)
-			seminfo_from_dipc(arg.__buf, &info);
 		return r;
 	case SETVAL:
 		return semctl_one(fd, id, semnum, cmd, arg.val, NULL, NULL, NULL);

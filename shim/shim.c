@@ -65,6 +65,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -89,6 +90,9 @@ const char *const dipc_interposed_names[] = {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool require_mount;  /* DIPC_REQUIRE=1 */
 static char mount_path[PATH_MAX];
+/* MOUNT/.control, or "" when it does not fit: made once, so that the fault
+ * handler can reopen the control file without formatting anything. */
+static char ctl_path[PATH_MAX];
 
 /* ---- environment and the real-function table ---------------------------- */
 
@@ -124,6 +128,12 @@ static void init_once_fn(void)
 	}
 	memcpy(mount_path, m, len);
 	mount_path[len] = '\0';
+	if (mount_path[0]) {
+		int n = snprintf(ctl_path, sizeof(ctl_path), "%s%s%s", mount_path,
+				 strcmp(mount_path, "/") ? "/" : "", DIPC_CONTROL_NAME);
+		if (n < 0 || (size_t)n >= sizeof(ctl_path))
+			ctl_path[0] = '\0';
+	}
 
 	dipc_real.semget = (int (*)(key_t, int, int))real_symbol("semget");
 	dipc_real.semop = (int (*)(int, struct sembuf *, size_t))real_symbol("semop");
@@ -141,6 +151,8 @@ static void init_once_fn(void)
 	dipc_real.sigaction = (int (*)(int, const struct sigaction *,
 				       struct sigaction *))real_symbol("sigaction");
 	dipc_real.dlopen = (void *(*)(const char *, int))real_symbol("dlopen");
+	dipc_real.read = (ssize_t(*)(int, void *, size_t))real_symbol("read");
+	dipc_real.write = (ssize_t(*)(int, const void *, size_t))real_symbol("write");
 
 	dipc_log("loaded: mount %s%s", mount_path[0] ? mount_path : "(none)",
 		 require_mount ? ", DIPC_REQUIRE" : "");
@@ -156,6 +168,18 @@ void dipc_init(void)
 const char *dipc_mount_path(void)
 {
 	return mount_path;
+}
+
+ssize_t dipc_real_read(int fd, void *buf, size_t n)
+{
+	ssize_t (*f)(int, void *, size_t) = dipc_real.read;
+	return f ? f(fd, buf, n) : syscall(SYS_read, fd, buf, n);
+}
+
+ssize_t dipc_real_write(int fd, const void *buf, size_t n)
+{
+	ssize_t (*f)(int, const void *, size_t) = dipc_real.write;
+	return f ? f(fd, buf, n) : syscall(SYS_write, fd, buf, n);
 }
 
 /* ---- logging ------------------------------------------------------------ */
@@ -175,7 +199,74 @@ void dipc_log_always(const char *fmt, ...)
 	if (len > sizeof(buf) - 2)
 		len = sizeof(buf) - 2;
 	buf[len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, buf, len);
+	ssize_t w = dipc_real_write(STDERR_FILENO, buf, len);
+	(void)w;
+	errno = saved;
+}
+
+/* Append s to buf at *at, clipped to size. */
+static void safe_cat(char *buf, size_t size, size_t *at, const char *s)
+{
+	while (*s && *at < size)
+		buf[(*at)++] = *s++;
+}
+
+static void safe_num(char *buf, size_t size, size_t *at, long v)
+{
+	char d[24];
+	int n = 0;
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	do {
+		d[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		d[n++] = '-';
+	while (n > 0 && *at < size)
+		buf[(*at)++] = d[--n];
+}
+
+/* The names of the errors a fault path can meet; others as numbers. */
+static const char *safe_errname(int e)
+{
+	switch (e) {
+	case EIDRM: return "EIDRM";
+	case EINVAL: return "EINVAL";
+	case ENOENT: return "ENOENT";
+	case EACCES: return "EACCES";
+	case ENOMEM: return "ENOMEM";
+	case EIO: return "EIO";
+	case ENOTCONN: return "ENOTCONN";
+	case ECONNABORTED: return "ECONNABORTED";
+	case ENOSYS: return "ENOSYS";
+	case EBADF: return "EBADF";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	default: return NULL;
+	}
+}
+
+void dipc_log_signal_safe(const char *what, long num, const char *tail, int err)
+{
+	int saved = errno;
+	char buf[256];
+	size_t at = 0, size = sizeof(buf) - 1;
+	safe_cat(buf, size, &at, "libdipc(");
+	safe_num(buf, size, &at, (long)getpid());
+	safe_cat(buf, size, &at, "): ");
+	safe_cat(buf, size, &at, what);
+	safe_num(buf, size, &at, num);
+	safe_cat(buf, size, &at, tail);
+	if (err > 0) {
+		const char *n = safe_errname(err);
+		safe_cat(buf, size, &at, ": ");
+		if (n)
+			safe_cat(buf, size, &at, n);
+		else
+			safe_num(buf, size, &at, err);
+	}
+	buf[at++] = '\n';
+	ssize_t w = dipc_real_write(STDERR_FILENO, buf, at);
 	(void)w;
 	errno = saved;
 }
@@ -218,29 +309,20 @@ static bool fd_is_control(int fd)
 	       dev == atomic_load(&ctl_dev);
 }
 
-/* MOUNT/.control into path; false if there is no mount path or it does not
- * fit. */
-static bool control_path(char *path, size_t size)
-{
-	if (!mount_path[0])
-		return false;
-	int n = snprintf(path, size, "%s%s%s", mount_path, strcmp(mount_path, "/") ? "/" : "",
-			 DIPC_CONTROL_NAME);
-	return n >= 0 && (size_t)n < size;
-}
-
 /* Open MOUNT/.control: the fd, DIPC_CTL_LOCAL if there is no dipcfs mount,
- * or -errno for a mount that is there but cannot be used. */
-static int open_control(void)
+ * or -errno for a mount that is there but cannot be used.  quiet: from the
+ * fault handler, no logging (and so nothing that is not async-signal-safe). */
+static int open_control(bool quiet)
 {
-	char path[PATH_MAX];
-	if (!control_path(path, sizeof(path)))
+	const char *path = ctl_path;
+	if (!path[0])
 		return DIPC_CTL_LOCAL;
 
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
-		dipc_log("open %s: %s", path, strerror(e));
+		if (!quiet)
+			dipc_log("open %s: %s", path, strerror(e));
 		if (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP)
 			return DIPC_CTL_LOCAL;
 		return -e;
@@ -253,7 +335,8 @@ static int open_control(void)
 		return -e;
 	}
 	if ((uint32_t)sfs.f_type != FUSE_SUPER_MAGIC) {
-		dipc_log("%s is not on a FUSE file system (f_type 0x%lx)", path,
+		if (!quiet)
+			dipc_log("%s is not on a FUSE file system (f_type 0x%lx)", path,
 			 (unsigned long)sfs.f_type);
 		close(fd);
 		return DIPC_CTL_LOCAL;
@@ -267,11 +350,12 @@ static int open_control(void)
 	}
 	atomic_store(&ctl_ino, ino);
 	atomic_store(&ctl_dev, dev);
-	dipc_log("opened %s as fd %d", path, fd);
+	if (!quiet)
+		dipc_log("opened %s as fd %d", path, fd);
 	return fd;
 }
 
-static int control_fd(bool for_get)
+static int control_fd(bool for_get, bool quiet)
 {
 	/* A few rounds cover a race with another thread reopening; the loop
 	 * cannot spin on a descriptor that keeps failing its check. */
@@ -282,13 +366,14 @@ static int control_fd(bool for_get)
 			if (fd_is_control(fd))
 				return fd;
 			/* The program closed or reused our descriptor. */
-			dipc_log("control fd %d was closed or replaced; reopening", fd);
+			if (!quiet)
+				dipc_log("control fd %d was closed or replaced; reopening", fd);
 			atomic_compare_exchange_strong(&ctl_fd, &fd, CTL_UNKNOWN);
 			continue;
 		}
 
 		if (fd == CTL_UNKNOWN) {
-			int r = open_control();
+			int r = open_control(quiet);
 			if (r == DIPC_CTL_LOCAL && atomic_load(&ever_opened))
 				r = -ENOTCONN; /* the mount went away: not a fallback */
 			if (r < 0 && r != DIPC_CTL_LOCAL)
@@ -317,12 +402,17 @@ static int control_fd(bool for_get)
 
 int dipc_control_for_get(void)
 {
-	return control_fd(true);
+	return control_fd(true, false);
 }
 
 int dipc_control_for_id(void)
 {
-	return control_fd(false);
+	return control_fd(false, false);
+}
+
+int dipc_control_for_fault(void)
+{
+	return control_fd(false, true);
 }
 
 int dipc_ioctl(int fd, unsigned long req, void *arg)
@@ -337,8 +427,10 @@ int dipc_ioctl(int fd, unsigned long req, void *arg)
 		 * open (one per restart), because another thread may be about to
 		 * use the number and closing it could let it be reused. */
 		int expected = fd;
-		if (atomic_compare_exchange_strong(&ctl_fd, &expected, CTL_UNKNOWN))
-			dipc_log("control fd %d: %s; will reopen", fd, strerror(-r));
+		/* Also on the fault path: the message is async-signal-safe. */
+		if (atomic_compare_exchange_strong(&ctl_fd, &expected, CTL_UNKNOWN) &&
+		    dipc_debug_on)
+			dipc_log_signal_safe("control fd ", fd, ": daemon gone; will reopen", -r);
 	}
 	return r;
 }
@@ -356,10 +448,9 @@ int dipc_ioctl_restart(int fd, unsigned long req, void *arg)
 
 int dipc_control_private(void)
 {
-	char path[PATH_MAX];
-	if (!control_path(path, sizeof(path)))
+	if (!ctl_path[0])
 		return -ENOENT; /* cannot happen once a control fd was opened */
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	int fd = open(ctl_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	return fd < 0 ? -errno : fd;
 }
 

@@ -17,6 +17,8 @@
  *   dlopen.c  dlopen, so that RTLD_DEEPBIND cannot hide the shim
  *   shm.c     shmget / shmat / shmdt / shmctl, the SIGSEGV handler, the helper
  *   pageio.c  read/write/recv/send...: segment pages touched before the call
+ *   usercopy.c the program's memory read and written as the kernel would:
+ *             a bad pointer is -EFAULT, not a SIGSEGV in the shim
  *
  * Conventions: internal helpers return -errno (or a value >= 0); errno is
  * only set at the edge, in the interposed function, and an interposed
@@ -62,9 +64,18 @@ struct dipc_real {
 	int (*shmctl)(int shmid, int cmd, struct shmid_ds *buf);
 	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *oldact);
 	void *(*dlopen)(const char *file, int flags);
+	/* pageio.c interposes these: the shim's own output and the fault
+	 * path must not run through its wrappers */
+	ssize_t (*read)(int fd, void *buf, size_t n);
+	ssize_t (*write)(int fd, const void *buf, size_t n);
 };
 
 extern struct dipc_real dipc_real;
+
+/* read(2)/write(2) past pageio.c's wrappers: through the table, or the raw
+ * syscall before dipc_init() resolved it.  Async-signal-safe. */
+ssize_t dipc_real_read(int fd, void *buf, size_t n);
+ssize_t dipc_real_write(int fd, const void *buf, size_t n);
 
 /* The functions the library interposes (SysV IPC and the signal-handler
  * installers), NULL-terminated: an object that imports one of them must not
@@ -83,6 +94,12 @@ void dipc_init(void);
 void dipc_signals_take_segv(void (*handler)(int, siginfo_t *, void *));
 /* Run the program's SIGSEGV action for a fault that is not the shim's. */
 void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc);
+/* Deliver a synchronous fault signal (SIGBUS for a segment that is gone)
+ * from inside the shim's SIGSEGV handler as the kernel would: the program's
+ * handler runs with the faulting context uc, under its own sa_mask and
+ * flags; a default, ignored or blocked action kills the process with sig.
+ * Async-signal-safe. */
+void dipc_signals_deliver_fault(int sig, siginfo_t *info, void *uc);
 
 /* ---- segment pages under syscalls (shm.c, for pageio.c) ------------------- */
 
@@ -91,12 +108,30 @@ void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc);
  * true when the buffer touched any attach.  Async-signal-safe. */
 bool dipc_shm_touch(const void *buf, size_t len, bool write);
 
+/* ---- the program's memory (usercopy.c) ----------------------------------- */
+
+/* Copy n bytes from the program's user_src (to its user_dst) as the
+ * kernel's copy_from_user (copy_to_user) would: 0, or -EFAULT when a byte of
+ * the program's side is not readable (writable), with nothing faulting in
+ * the shim.  Segment pages are faulted in first.  Async-signal-safe. */
+int dipc_copy_in(void *dst, const void *user_src, size_t n);
+int dipc_copy_out(void *user_dst, const void *src, size_t n);
+/* Is [user, user + n) readable (writable)?  0 or -EFAULT; the write probe
+ * writes back the bytes it read, one per page.  For a buffer the daemon (or
+ * the kernel, in the ioctl) fills later. */
+int dipc_probe_read(const void *user, size_t n);
+int dipc_probe_write(void *user, size_t n);
+
 /* ---- logging ------------------------------------------------------------ */
 
 extern bool dipc_debug_on; /* DIPC_DEBUG=1; valid after dipc_init() */
 
 /* "libdipc(<pid>): <message>\n" on stderr, one write(2), no stdio, no heap. */
 void dipc_log_always(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a signal handler: the parts are joined as they are, an
+ * integer part is written in decimal, by hand (no vsnprintf, no strerror);
+ * err > 0 adds ": <errno name>".  Async-signal-safe. */
+void dipc_log_signal_safe(const char *what, long num, const char *tail, int err);
 #define dipc_log(...)                                                          \
 	do {                                                                   \
 		if (dipc_debug_on)                                             \
@@ -124,6 +159,10 @@ int dipc_control_for_get(void);
  * absent mount always means DIPC_CTL_LOCAL (no daemon can have issued the id,
  * so it is the kernel's). */
 int dipc_control_for_id(void);
+
+/* The same for the SIGSEGV handler: no logging, no stdio, the control path
+ * computed beforehand.  Async-signal-safe. */
+int dipc_control_for_fault(void);
 
 /* ioctl(fd, req, arg) on the control fd: the result, or -errno.  Never
  * retried: EINTR comes back as -EINTR (semop is never restarted).  After

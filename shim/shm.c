@@ -19,6 +19,22 @@
  * every signal blocked; `rev_seen` is the last take-back the helper applied:
  * a grant older than that is not applied (the access faults again).
  *
+ * Lifetime.  The handler blocks in DIPC_IOC_SHMFAULT without the lock, and a
+ * shmdt on another thread may detach the attach meanwhile.  So a handler
+ * claims the attach it found (att_claim: `inflight` raised while a scan
+ * counter of the current epoch is held), and an attach taken out of the
+ * table is freed only after every scan of the epoch before it ended and every
+ * claim on it was released (att_quiesce).  A handler that comes back to an
+ * attach marked `dying` (its mapping is gone or going) changes nothing: the
+ * address may belong to another mapping by then.
+ *
+ * The handler's own calls are async-signal-safe: atomics, syscalls, the real
+ * functions of the table (dipc_real), a control fd reopened without logging
+ * (dipc_control_for_fault), a message formatted by hand.  A segment that is
+ * gone is SIGBUS to the program, delivered as the kernel delivers it for a
+ * truncated file mapping (dipc_signals_deliver_fault): the program's own
+ * handler runs, or the process dies of SIGBUS.
+ *
  * Syscalls that write into (or read from) a segment page (read, recv, ...)
  * would fail with EFAULT instead of faulting: their wrappers (pageio.c)
  * touch the pages first, through dipc_shm_touch() here.
@@ -58,6 +74,7 @@ struct att {
 	atomic_flag lock;
 	uint32_t rev_seen;
 	bool dying;               /* being detached: the helper leaves it alone */
+	_Atomic int inflight;     /* handlers (and touches) holding a claim */
 };
 
 static _Atomic(struct att *) atts[MAX_ATT];
@@ -108,6 +125,12 @@ static _Atomic bool helper_running;
  * not freed until the helper is done. */
 static _Atomic int helper_in_apply;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* Scans of the table that may end in a claim, counted per epoch parity: an
+ * attach removed from the table is out of reach of every scan that starts
+ * after the removal, so its remover flips the epoch and waits only for the
+ * scans of the old one (new scans cannot keep it waiting). */
+static _Atomic unsigned scan_epoch;
+static _Atomic int scanning[2];
 
 /* ---- the attach table ---------------------------------------------------- */
 
@@ -146,6 +169,47 @@ static void att_remove(struct att *t)
 	}
 }
 
+/* Start (end) a scan that may claim attaches: the parity to end it with. */
+static unsigned scan_begin(void)
+{
+	unsigned e = atomic_load(&scan_epoch) & 1;
+	atomic_fetch_add(&scanning[e], 1);
+	return e;
+}
+
+static void scan_end(unsigned e)
+{
+	atomic_fetch_sub(&scanning[e], 1);
+}
+
+/* The attach holding a, claimed (released with att_release), or NULL.
+ * Async-signal-safe; never waits. */
+static struct att *att_claim(uintptr_t a)
+{
+	unsigned e = scan_begin();
+	struct att *t = att_find(a);
+	if (t)
+		atomic_fetch_add(&t->inflight, 1);
+	scan_end(e);
+	return t;
+}
+
+static void att_release(struct att *t)
+{
+	atomic_fetch_sub(&t->inflight, 1);
+}
+
+/* t is out of the table: wait until nothing can still use it (the scans of
+ * the epoch before, the claims on it, the helper's pass over the table). */
+static void att_quiesce(struct att *t)
+{
+	unsigned old = atomic_fetch_add(&scan_epoch, 1) & 1;
+	while (atomic_load(&scanning[old]) > 0)
+		sched_yield();
+	while (atomic_load(&t->inflight) > 0 || atomic_load(&helper_in_apply))
+		sched_yield();
+}
+
 static void att_lock(struct att *t, sigset_t *old)
 {
 	sigset_t all;
@@ -177,32 +241,24 @@ static bool att_protect(struct att *t, uint64_t first, uint64_t count, int st)
 
 /* ---- the SIGSEGV handler -------------------------------------------------- */
 
-static void segv_handler(int sig, siginfo_t *si, void *uc)
+/* A store (or, on a PROT_NONE page, any access) at a in claimed attach t:
+ * 0 when the access may be retried (granted, or changed meanwhile), 1 when
+ * the fault is the program's own (a store into SHM_RDONLY), -errno when the
+ * segment is unavailable. */
+static int fault_in(struct att *t, uintptr_t a)
 {
-	int saved = errno;
-	uintptr_t a = (uintptr_t)si->si_addr;
-	struct att *t = att_find(a);
-
-	if (!t || si->si_code != SEGV_ACCERR) {
-		errno = saved;
-		dipc_signals_chain_segv(sig, si, uc);
-		return;
-	}
 	uint64_t page = (a - t->start) / PAGE;
 	sigset_t old;
 	att_lock(t, &old);
+	bool dying = t->dying;
 	int st = t->prot[page];
 	att_unlock(t, &old);
-	if (t->rdonly && st != PROT_ST_NONE) {
-		/* a store into a SHM_RDONLY attach: the program's business */
-		errno = saved;
-		dipc_signals_chain_segv(sig, si, uc);
-		return;
-	}
-	if (st == PROT_ST_RW) {
-		errno = saved;   /* changed meanwhile: try again */
-		return;
-	}
+	if (dying)
+		return 0; /* the mapping is going: retry (then MAPERR or another mapping) */
+	if (t->rdonly && st != PROT_ST_NONE)
+		return 1;
+	if (st == PROT_ST_RW)
+		return 0;
 
 	struct dipc_ioc_shmfault f;
 	memset(&f, 0, sizeof(f));
@@ -211,23 +267,16 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 	f.write = st == PROT_ST_READ;
 	f.page = page;
 	f.whole = atomic_load(&t->whole);
-	int fd = dipc_control_for_id();
+	int fd = dipc_control_for_fault();
 	int r;
 	do {
 		r = fd < 0 ? fd : dipc_ioctl(fd, DIPC_IOC_SHMFAULT, &f);
 	} while (r == -EINTR);
-	if (r < 0) {
-		/* The segment is gone (its owner died): as a mapping whose file
-		 * went away, SIGBUS. */
-		dipc_log_always("segment %d unavailable at %p: %s", t->id, si->si_addr,
-				strerror(-r));
-		signal(SIGBUS, SIG_DFL);
-		raise(SIGBUS);
-		errno = saved;
-		return;
-	}
+	if (r < 0)
+		return r == DIPC_CTL_LOCAL ? -ENOTCONN : r;
+
 	att_lock(t, &old);
-	if (t->rev_seen <= f.rev) {
+	if (!t->dying && t->rev_seen <= f.rev) {
 		if (f.write) {
 			if (!att_protect(t, f.first, f.count, PROT_ST_RW))
 				atomic_store(&t->whole, true);
@@ -246,6 +295,39 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 		}
 	}
 	att_unlock(t, &old);
+	return 0;
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	struct att *t = si->si_code == SEGV_ACCERR ? att_claim((uintptr_t)si->si_addr) : NULL;
+	if (!t) {
+		errno = saved;
+		dipc_signals_chain_segv(sig, si, uc);
+		return;
+	}
+	int id = t->id;
+	int r = fault_in(t, (uintptr_t)si->si_addr);
+	/* Released before the program's handler runs: it may siglongjmp. */
+	att_release(t);
+	if (r == 1) {
+		errno = saved;
+		dipc_signals_chain_segv(sig, si, uc);
+		return;
+	}
+	if (r < 0) {
+		/* The segment is gone (its owner died): as a mapping whose file
+		 * went away, SIGBUS at the address. */
+		dipc_log_signal_safe("segment ", id, " unavailable", -r);
+		siginfo_t bus;
+		memset(&bus, 0, sizeof(bus));
+		bus.si_signo = SIGBUS;
+		bus.si_code = BUS_ADRERR;
+		bus.si_addr = si->si_addr;
+		errno = saved;
+		dipc_signals_deliver_fault(SIGBUS, &bus, uc);
+	}
 	errno = saved;
 }
 
@@ -357,6 +439,11 @@ static void helper_start(void)
 static void atfork_child(void)
 {
 	atomic_store(&helper_running, false);
+	/* Only this thread came along: the scans, claims and the helper's pass
+	 * of the others never end here, and must not keep a shmdt waiting. */
+	atomic_store(&scanning[0], 0);
+	atomic_store(&scanning[1], 0);
+	atomic_store(&helper_in_apply, 0);
 	if (atomic_load(&natts) == 0)
 		return;
 	for (int i = 0; i < MAX_ATT; i++) {
@@ -364,6 +451,7 @@ static void atfork_child(void)
 		if (!t)
 			continue;
 		atomic_flag_clear(&t->lock);
+		atomic_store(&t->inflight, 0);
 		/* nothing of it is accessible until its node knows of this
 		 * process: no store may go untrapped, no page unrevoked */
 		att_protect(t, 0, t->npages, PROT_ST_NONE);
@@ -419,13 +507,13 @@ static void shmdt_ioctl(int id)
 		dipc_ioctl(fd, DIPC_IOC_SHMDT, &at);
 }
 
-/* t's mapping is gone: out of the table, off the node's count, freed once
- * the helper cannot be looking at it. */
+/* t's mapping is gone (t->dying): out of the table, off the node's count,
+ * freed once no handler, touch or helper can be looking at it.  Under
+ * att_mutex. */
 static void att_forget(struct att *t)
 {
 	att_remove(t);
-	while (atomic_load(&helper_in_apply))
-		sched_yield();
+	att_quiesce(t);
 	shmdt_ioctl(t->id);
 	free(t->prot);
 	free(t);
@@ -512,11 +600,18 @@ static void *dipc_shmat(int id, const void *shmaddr, int shmflg, int *err)
 
 	/* SHM_REMAP replaced whole attaches: they are gone. */
 	if (shmflg & SHM_REMAP) {
+		pthread_mutex_lock(&att_mutex);
 		for (int i = 0; i < MAX_ATT; i++) {
 			struct att *o = atomic_load(&atts[i]);
-			if (o && o->start >= (uintptr_t)p && o->start + o->len <= (uintptr_t)p + len)
+			if (o && o->start >= (uintptr_t)p && o->start + o->len <= (uintptr_t)p + len) {
+				sigset_t old;
+				att_lock(o, &old);
+				o->dying = true; /* its range is the new mapping's now */
+				att_unlock(o, &old);
 				att_forget(o);
+			}
 		}
+		pthread_mutex_unlock(&att_mutex);
 	}
 
 	struct att *t = calloc(1, sizeof(*t));
@@ -602,9 +697,10 @@ DIPC_EXPORT int shmdt(const void *shmaddr)
 		for (int i = 0; i < MAX_ATT; i++) {
 			struct att *t = atomic_load(&atts[i]);
 			if (t && t->start == (uintptr_t)shmaddr) {
+				int id = t->id;
 				att_drop(t);
 				pthread_mutex_unlock(&att_mutex);
-				dipc_log("shmdt(%p): dipc segment %d", shmaddr, t ? 0 : 0);
+				dipc_log("shmdt(%p): dipc segment %d", shmaddr, id);
 				return dipc_ret(0, saved);
 			}
 		}
@@ -613,17 +709,43 @@ DIPC_EXPORT int shmdt(const void *shmaddr)
 	return dipc_real.shmdt ? dipc_real.shmdt(shmaddr) : dipc_ret(-ENOSYS, saved);
 }
 
-static void shmid_ds_from_dipc(struct shmid_ds *b, const struct dipc_shmid_ds *d)
+/* The program's buf, written whole as the kernel does: 0 or -EFAULT. */
+static int shmid_ds_out(struct shmid_ds *user, const struct dipc_shmid_ds *d)
 {
-	memset(b, 0, sizeof(*b));
-	dipc_perm_to_ipc(&b->shm_perm, &d->perm);
-	b->shm_segsz = (size_t)d->segsz;
-	b->shm_atime = (time_t)d->atime;
-	b->shm_dtime = (time_t)d->dtime;
-	b->shm_ctime = (time_t)d->ctime;
-	b->shm_cpid = d->cpid;
-	b->shm_lpid = d->lpid;
-	b->shm_nattch = (shmatt_t)d->nattch;
+	struct shmid_ds b;
+	memset(&b, 0, sizeof(b));
+	dipc_perm_to_ipc(&b.shm_perm, &d->perm);
+	b.shm_segsz = (size_t)d->segsz;
+	b.shm_atime = (time_t)d->atime;
+	b.shm_dtime = (time_t)d->dtime;
+	b.shm_ctime = (time_t)d->ctime;
+	b.shm_cpid = d->cpid;
+	b.shm_lpid = d->lpid;
+	b.shm_nattch = (shmatt_t)d->nattch;
+	return dipc_copy_out(user, &b, sizeof(b));
+}
+
+static int shminfo_out(void *user, const struct dipc_ioc_shmctl *c)
+{
+	struct shminfo si;
+	memset(&si, 0, sizeof(si));
+	si.shmmax = (unsigned long)c->info.shmmax;
+	si.shmmin = (unsigned long)c->info.shmmin;
+	si.shmmni = (unsigned long)c->info.shmmni;
+	si.shmseg = (unsigned long)c->info.shmseg;
+	si.shmall = (unsigned long)c->info.shmall;
+	return dipc_copy_out(user, &si, sizeof(si));
+}
+
+static int shm_info_out(void *user, const struct dipc_ioc_shmctl *c)
+{
+	struct shm_info si;
+	memset(&si, 0, sizeof(si));
+	si.used_ids = c->info.used_ids;
+	si.shm_tot = (unsigned long)c->info.shm_tot;
+	si.shm_rss = (unsigned long)c->info.shm_rss;
+	si.shm_swp = (unsigned long)c->info.shm_swp;
+	return dipc_copy_out(user, &si, sizeof(si));
 }
 
 static int shmctl_ioctl(int fd, int id, int cmd, const struct shmid_ds *in,
@@ -641,9 +763,12 @@ static int shmctl_ioctl(int fd, int id, int cmd, const struct shmid_ds *in,
 	return dipc_ioctl(fd, DIPC_IOC_SHMCTL, c);
 }
 
+/* As the kernel: IPC_SET copies buf in before anything; the commands that
+ * fill buf find and check the segment first and copy out last (EFAULT). */
 static int dipc_shmctl(int fd, int id, int cmd, struct shmid_ds *buf)
 {
 	struct dipc_ioc_shmctl c;
+	struct shmid_ds set;
 	int r;
 
 	switch (cmd) {
@@ -651,48 +776,27 @@ static int dipc_shmctl(int fd, int id, int cmd, struct shmid_ds *buf)
 	case SHM_STAT:
 	case SHM_STAT_ANY:
 		r = shmctl_ioctl(fd, id, cmd, NULL, &c);
-		if (r >= 0 && !buf)
+		if (r >= 0 && shmid_ds_out(buf, &c.ds) < 0)
 			return -EFAULT;
-		if (r >= 0)
-			shmid_ds_from_dipc(buf, &c.ds);
 		return r;
 	case IPC_SET:
-		if (!buf)
+		if (dipc_copy_in(&set, buf, sizeof(set)) < 0)
 			return -EFAULT;
-		return shmctl_ioctl(fd, id, cmd, buf, &c);
+		return shmctl_ioctl(fd, id, cmd, &set, &c);
 	case IPC_RMID:
 	case SHM_LOCK:
 	case SHM_UNLOCK:
 		return shmctl_ioctl(fd, id, cmd, NULL, &c);
-	case IPC_INFO: {
+	case IPC_INFO:
 		r = shmctl_ioctl(fd, id, cmd, NULL, &c);
-		if (r >= 0 && !buf)
+		if (r >= 0 && shminfo_out(buf, &c) < 0)
 			return -EFAULT;
-		if (r >= 0) {
-			struct shminfo *si = (struct shminfo *)buf;
-			memset(si, 0, sizeof(*si));
-			si->shmmax = (unsigned long)c.info.shmmax;
-			si->shmmin = (unsigned long)c.info.shmmin;
-			si->shmmni = (unsigned long)c.info.shmmni;
-			si->shmseg = (unsigned long)c.info.shmseg;
-			si->shmall = (unsigned long)c.info.shmall;
-		}
 		return r;
-	}
-	case SHM_INFO: {
+	case SHM_INFO:
 		r = shmctl_ioctl(fd, id, cmd, NULL, &c);
-		if (r >= 0 && !buf)
+		if (r >= 0 && shm_info_out(buf, &c) < 0)
 			return -EFAULT;
-		if (r >= 0) {
-			struct shm_info *si = (struct shm_info *)buf;
-			memset(si, 0, sizeof(*si));
-			si->used_ids = c.info.used_ids;
-			si->shm_tot = (unsigned long)c.info.shm_tot;
-			si->shm_rss = (unsigned long)c.info.shm_rss;
-			si->shm_swp = (unsigned long)c.info.shm_swp;
-		}
 		return r;
-	}
 	default:
 		return -EINVAL;
 	}
@@ -741,6 +845,8 @@ static bool touch_att(struct att *t, uintptr_t a, uintptr_t end, bool write,
 
 	for (uintptr_t p = lo & ~(uintptr_t)(PAGE - 1); p < hi; p += PAGE) {
 		uintptr_t x = p < a ? a : p;
+		if (__atomic_load_n(&t->dying, __ATOMIC_ACQUIRE))
+			break; /* unmapped (or about to be) by a shmdt meanwhile */
 		if (first_holder(cand, n, x) != t)
 			continue; /* an earlier attach holds it */
 		volatile char *c = (volatile char *)x;
@@ -764,6 +870,8 @@ static bool touch_att(struct att *t, uintptr_t a, uintptr_t end, bool write,
  * buffer costs one scan, not one per page (and a huge len no longer walks
  * the address space).  A buffer over more than TOUCH_CAND attaches asks
  * att_find() page by page which attach comes first.
+ * The candidates are claimed (a shmdt on another thread waits for the touch
+ * to end before it frees them); a spilled walk holds its scan instead.
  * Async-signal-safe: no locks, no heap. */
 #define TOUCH_CAND 16
 bool dipc_shm_touch(const void *buf, size_t len, bool write)
@@ -777,18 +885,27 @@ bool dipc_shm_touch(const void *buf, size_t len, bool write)
 	if (end < a)
 		end = UINTPTR_MAX;
 
+	unsigned e = scan_begin();
 	for (int i = 0; i < MAX_ATT; i++) {
 		struct att *t = atomic_load_explicit(&atts[i], memory_order_acquire);
 		if (!t || t->start >= end || t->start + t->len <= a)
 			continue;
-		if (n < TOUCH_CAND)
+		if (n < TOUCH_CAND) {
+			atomic_fetch_add(&t->inflight, 1);
 			cand[n++] = t;
-		else
+		} else {
 			spilled = true;
+		}
 		if (spilled)
 			any |= touch_att(t, a, end, write, NULL, 0);
 	}
+	if (!spilled)
+		scan_end(e);
 	for (int i = 0; i < n; i++)
 		any |= touch_att(cand[i], a, end, write, spilled ? NULL : cand, n);
+	for (int i = 0; i < n; i++)
+		att_release(cand[i]);
+	if (spilled)
+		scan_end(e);
 	return any;
 }

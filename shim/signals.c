@@ -215,6 +215,62 @@ void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc)
 	}
 }
 
+/* ---- a fault signal raised on the kernel's behalf ------------------------
+ *
+ * When a segment's owner is gone, an access to a page the node does not hold
+ * fails as an access to a mapping whose file was truncated: SIGBUS,
+ * BUS_ADRERR, at the faulting address, synchronously.  The shim learns of it
+ * inside its SIGSEGV handler, so it delivers that SIGBUS itself, the way the
+ * kernel's force_sig_fault does: a blocked or ignored SIGBUS is unblocked and
+ * reset to SIG_DFL (the process dies of SIGBUS); otherwise the program's
+ * handler runs with the faulting context (so that it may siglongjmp, or
+ * change the context, as from a real SIGBUS), under its sa_mask, with the
+ * signal itself blocked unless SA_NODEFER, and SA_RESETHAND honoured.  The
+ * kernel's action is read here, not the table: it holds the trampoline of a
+ * handler installed through the shim (which counts it and calls the program's
+ * function) or whatever a raw rt_sigaction installed.  Only real functions
+ * and async-signal-safe calls. */
+void dipc_signals_deliver_fault(int sig, siginfo_t *info, void *uc)
+{
+	struct sigaction k;
+	sigset_t cur, run;
+
+	if (sig == SIGSEGV && atomic_load(&segv_owned)) {
+		dipc_signals_chain_segv(sig, info, uc);
+		return;
+	}
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	if (!dipc_real.sigaction || dipc_real.sigaction(sig, NULL, &k) < 0 || !is_handler(&k) ||
+	    sigismember(&cur, sig)) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		if (dipc_real.sigaction)
+			dipc_real.sigaction(sig, &dfl, NULL);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+		return; /* not reached: the default action of a fault signal kills */
+	}
+	sigorset(&run, &cur, &k.sa_mask);
+	if (!(k.sa_flags & SA_NODEFER))
+		sigaddset(&run, sig);
+	if (k.sa_flags & SA_RESETHAND) {
+		struct sigaction reset = k; /* the kernel keeps the flags */
+		reset.sa_handler = SIG_DFL;
+		dipc_real.sigaction(sig, &reset, NULL);
+	}
+	pthread_sigmask(SIG_SETMASK, &run, NULL);
+	if (k.sa_flags & SA_SIGINFO)
+		k.sa_sigaction(sig, info, uc);
+	else
+		k.sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &cur, NULL);
+}
+
 /* sigaction(SIGSEGV) while shm.c owns it: the program's action is ours to
  * keep and report. */
 static int segv_sigaction(const struct sigaction *act, struct sigaction *oldact)
