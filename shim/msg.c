@@ -220,7 +220,8 @@ static __attribute__((noinline)) int msgrcv_staged(const struct dipc_ioc_msgrcv_
 
 	if (r >= 0) {
 		long mtype = (long)s.mtype;
-		memcpy(msgp, &mtype, sizeof(mtype));
+		if (dipc_copy_out(msgp, &mtype, sizeof(mtype)) < 0)
+			return -EFAULT;
 	}
 	return r;
 }
@@ -235,7 +236,8 @@ static int msgsnd_inline(int fd, unsigned long req, void *buf,
 	char *p = buf;
 	size_t n = head->msgsz, text_room = _IOC_SIZE(req) - sizeof(*head);
 	memcpy(p, head, sizeof(*head));
-	memcpy(p + sizeof(*head), MTEXT(msgp), n);
+	if (dipc_copy_in(p + sizeof(*head), MTEXT(msgp), n) < 0)
+		return -EFAULT;
 	memset(p + sizeof(*head) + n, 0, text_room - n);
 	return dipc_ioctl_restart(fd, req, buf);
 }
@@ -268,8 +270,9 @@ static int msgrcv_inline(int fd, unsigned long req, void *buf,
 	struct dipc_ioc_msgrcv_staged out;
 	memcpy(&out, p, sizeof(out));
 	long mtype = (long)out.mtype;
-	memcpy(msgp, &mtype, sizeof(mtype));
-	memcpy(MTEXT(msgp), p + sizeof(out), (size_t)r);
+	if (dipc_copy_out(msgp, &mtype, sizeof(mtype)) < 0 ||
+	    dipc_copy_out(MTEXT(msgp), p + sizeof(out), (size_t)r) < 0)
+		return -EFAULT; /* as the kernel: the message is gone */
 	return r;
 }
 
@@ -289,13 +292,11 @@ static __attribute__((noinline)) int msgrcv_large(int fd,
  * queue, then the smallest inline payload that holds the text, or staged. */
 static int dipc_msgsnd(int fd, int id, const void *msgp, size_t msgsz, int msgflg)
 {
-	if (!msgp)
-		return -EFAULT;
+	long mtype;
+	if (dipc_copy_in(&mtype, msgp, sizeof(mtype)) < 0)
+		return -EFAULT; /* the kernel reads mtype before anything */
 	if ((ssize_t)msgsz < 0 || msgsz > DIPC_MSGMAX_MAX)
 		return -EINVAL;
-
-	long mtype;
-	memcpy(&mtype, msgp, sizeof(mtype));
 	struct dipc_ioc_msgsnd_staged head;
 	memset(&head, 0, sizeof(head));
 	dipc_hdr_init(&head.hdr);
@@ -332,14 +333,16 @@ static int msgrcv_direct(int fd, const struct dipc_ioc_msgrcv_staged *head, void
 	d.msgflg = head->msgflg;
 	d.msgtyp = head->msgtyp;
 	d.msgsz = head->msgsz;
-	memcpy(saved, msgp, sizeof(saved));
+	if (dipc_copy_in(saved, msgp, sizeof(saved)) < 0)
+		return -EFAULT;
 	for (;;) {
 		unsigned before = dipc_handler_runs_now();
-		memcpy(msgp, &d, sizeof(d));
+		if (dipc_copy_out(msgp, &d, sizeof(d)) < 0)
+			return -EFAULT;
 		r = dipc_ioctl(fd, req, msgp);
 		if (r >= 0)
 			return (uint64_t)r > head->msgsz ? -EPROTO : r;
-		memcpy(msgp, saved, sizeof(saved));
+		dipc_copy_out(msgp, saved, sizeof(saved));
 		if (r != -EINTR || dipc_handler_runs_now() != before)
 			return r;
 		dipc_log("msgrcv: EINTR and no handler ran: restarting");
@@ -351,7 +354,7 @@ static int dipc_msgrcv(int fd, int id, void *msgp, size_t msgsz, long msgtyp, in
 {
 	if ((ssize_t)msgsz < 0)
 		return -EINVAL;
-	if (!msgp)
+	if (dipc_probe_write(msgp, sizeof(long)) < 0)
 		return -EFAULT;
 
 	struct dipc_ioc_msgrcv_staged head;
@@ -444,6 +447,7 @@ static void msginfo_from_dipc(struct msginfo *mi, const struct dipc_msginfo *in)
 
 static int dipc_msgctl(int fd, int id, int cmd, struct msqid_ds *buf)
 {
+	struct msqid_ds set, ds;
 	bool out = false; /* the command copies out into buf */
 	switch (cmd) {
 	case IPC_STAT:
@@ -454,7 +458,7 @@ static int dipc_msgctl(int fd, int id, int cmd, struct msqid_ds *buf)
 		out = true;
 		break;
 	case IPC_SET:
-		if (!buf)
+		if (dipc_copy_in(&set, buf, sizeof(set)) < 0)
 			return -EFAULT; /* the kernel copies it in before anything */
 		break;
 	case IPC_RMID:
@@ -469,20 +473,23 @@ static int dipc_msgctl(int fd, int id, int cmd, struct msqid_ds *buf)
 	c.id = id;
 	c.cmd = cmd;
 	if (cmd == IPC_SET) {
-		c.ds.perm.uid = buf->msg_perm.uid;
-		c.ds.perm.gid = buf->msg_perm.gid;
-		c.ds.perm.mode = buf->msg_perm.mode;
-		c.ds.qbytes = buf->msg_qbytes;
+		c.ds.perm.uid = set.msg_perm.uid;
+		c.ds.perm.gid = set.msg_perm.gid;
+		c.ds.perm.mode = set.msg_perm.mode;
+		c.ds.qbytes = set.msg_qbytes;
 	}
 	int r = dipc_ioctl(fd, DIPC_IOC_MSGCTL, &c);
 	if (r < 0)
 		return r;
-	if (out && !buf)
-		return -EFAULT; /* as the kernel: find and check first, copy out last */
+	/* As the kernel: find and check first, copy out last. */
+	memset(&ds, 0, sizeof(ds));
 	if (cmd == IPC_STAT || cmd == MSG_STAT || cmd == MSG_STAT_ANY)
-		msqid_ds_from_dipc(buf, &c.ds);
+		msqid_ds_from_dipc(&ds, &c.ds);
 	else if (cmd == IPC_INFO || cmd == MSG_INFO)
-		msginfo_from_dipc((struct msginfo *)(void *)buf, &c.info);
+		msginfo_from_dipc((struct msginfo *)(void *)&ds, &c.info);
+	if (out && dipc_copy_out(buf, &ds, cmd == IPC_INFO || cmd == MSG_INFO
+						  ? sizeof(struct msginfo) : sizeof(ds)) < 0)
+		return -EFAULT;
 	return r;
 }
 

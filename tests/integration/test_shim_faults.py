@@ -105,8 +105,6 @@ def test_sigbus_blocked_kills(cluster, key):
     assert "no fault" not in out
 
 
-@pytest.mark.xfail(strict=True, reason="msgsnd/msgrcv/msgctl copy the program's memory "
-                   "without usercopy.c until msg.c calls it")
 def test_efault_msg_native_vs_dipcfs(cluster, key):
     rn, idn = run_efault(cluster, None, key, "-m")
     check_native(rn, idn, "efaulttest -m")
