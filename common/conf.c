@@ -43,7 +43,7 @@
 
 static const char *const cluster_keys[] = {
 	"secret", "referee", "allowed_hosts", "heartbeat_ms", "dead_after_ms",
-	"request_timeout_ms", "reserve_timeout_ms", NULL,
+	"request_timeout_ms", "reserve_timeout_ms", "encrypt", "handshake_ms", NULL,
 };
 static const char *const referee_keys[] = { "listen", NULL };
 static const char *const node_keys[] = { "name", "listen", "mountpoint", "busy_poll_us",
@@ -53,7 +53,8 @@ static const char *const node_override_keys[] = { "listen", "mountpoint", "busy_
 						    "shm_mode", "shm_quantum_ms", NULL };
 static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
-	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections", NULL,
+	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections",
+	"max_handshakes", "max_conn_per_host", NULL,
 };
 static const char *const policy_keys[] = { "keys", NULL };
 
@@ -467,6 +468,42 @@ static bool get_u64(loader *l, const char *group, const char *key, uint64_t def,
 	return true;
 }
 
+/* The transport's own keys: [cluster] encrypt and handshake_ms, [limits]
+ * max_handshakes and max_conn_per_host (after max_connections, which they
+ * must stay below). */
+static bool load_transport(loader *l, dipc_conf *c)
+{
+	bool failed = false;
+	g_autofree char *enc = get_str(l, "cluster", "encrypt", &failed);
+
+	if (failed)
+		return false;
+	if (!enc || strcmp(enc, "no") == 0) {
+		c->encrypt = false;
+	} else if (strcmp(enc, "yes") == 0) {
+		c->encrypt = true;
+	} else {
+		bad_value(l, "cluster", "encrypt", enc, "must be yes or no");
+		return false;
+	}
+	/* A handshake is two round trips; a peer that has not finished it in
+	 * this time is slow on purpose or broken, and holds a slot meanwhile. */
+	if (!get_uint(l, "cluster", "handshake_ms", MIN(2000u, c->dead_after_ms), 100,
+		      c->dead_after_ms, &c->handshake_ms))
+		return false;
+	/* A quarter of the slots for strangers (at least 8, as far as there
+	 * are slots), half of that for any one address: several nodes may
+	 * share a host, and a whole cluster reconnects at once after a
+	 * referee restart. */
+	if (!get_uint(l, "limits", "max_handshakes",
+		      MAX(c->max_connections / 4, MIN(c->max_connections, 8u)), 1,
+		      c->max_connections, &c->max_handshakes))
+		return false;
+	return get_uint(l, "limits", "max_conn_per_host",
+			MAX(c->max_handshakes / 2, MIN(c->max_handshakes, 8u)), 1,
+			c->max_handshakes, &c->max_conn_per_host);
+}
+
 /* The key of [node.NAME] if it is there, else of [node]. */
 static const char *node_or_override(loader *l, const char *node_group, const char *key)
 {
@@ -791,7 +828,8 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 		     &c->shmall) ||
 	    !get_uint(&l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
 	    !get_uint(&l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
-	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections))
+	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections) ||
+	    !load_transport(&l, c))
 		return NULL;
 	/* A message travels whole in one frame, with its envelope. */
 	if (c->msgmax > c->max_frame - MSG_FRAME_OVERHEAD) {
