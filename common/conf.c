@@ -8,7 +8,8 @@
  * integers are parsed strictly (decimal digits only, no sign, no suffix, no
  * overflow) and range-checked, addresses are parsed, unknown groups and keys
  * are errors (a misspelt key silently falling back to its default is the kind
- * of mistake that costs an afternoon).  Every error message has the form
+ * of mistake that costs an afternoon), and so is a key or group given twice
+ * (conf_dups.c; GKeyFile would keep the last).  Every error message has the form
  *
  *     FILE: [group] key = value: what is wrong
  *
@@ -18,6 +19,7 @@
  */
 
 #include "conf.h"
+#include "conf_dups.h"
 #include "hostport.h"
 
 #include <arpa/inet.h>
@@ -468,6 +470,13 @@ static bool get_u64(loader *l, const char *group, const char *key, uint64_t def,
 	return true;
 }
 
+static void wipe_text(char **p)
+{
+	if (*p)
+		explicit_bzero(*p, strlen(*p));
+	g_free(*p);
+}
+
 /* The transport's own keys: [cluster] encrypt and handshake_ms, [limits]
  * max_handshakes and max_conn_per_host (after max_connections, which they
  * must stay below). */
@@ -603,6 +612,8 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	g_autoptr(dipc_conf) c = g_new0(dipc_conf, 1);
 	g_autofree char *allowed = NULL, *node_group = NULL;
 	g_autofree char *referee_host = NULL;
+	char *text __attribute__((cleanup(wipe_text))) = NULL; /* has the secret */
+	gsize text_len = 0;
 	GError *e = NULL;
 	loader l = { .kf = kf, .path = path, .error = error };
 	bool failed = false;
@@ -611,11 +622,15 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 
 	g_return_val_if_fail(path != NULL, NULL);
 
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+	/* The text first: GKeyFile would let a duplicate pass. */
+	if (!g_file_get_contents(path, &text, &text_len, &e) ||
+	    !g_key_file_load_from_data(kf, text, text_len, G_KEY_FILE_NONE, &e)) {
 		g_set_error(error, e->domain, e->code, "%s: %s", path, e->message);
 		g_error_free(e);
 		return NULL;
 	}
+	if (!dipc_conf_check_duplicates(path, text, text_len, error))
+		return NULL;
 	c->path = g_strdup(path);
 	if (!check_schema(&l))
 		return NULL;
