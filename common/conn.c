@@ -345,13 +345,19 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t size)
 	}
 }
 
-/* The source address alone (no port), for the per-host budget. */
+/* The source address alone (no port), for the per-host budget.  Every
+ * loopback address is one host: a local user can connect from any of
+ * 127.0.0.0/8 and must not get a budget for each. */
 static void format_host(const struct sockaddr *sa, char *out, size_t size)
 {
 	char buf[INET6_ADDRSTRLEN + 16];
 	char *colon;
 
 	format_addr(sa, buf, sizeof(buf));
+	if (g_str_has_prefix(buf, "127.") || g_str_has_prefix(buf, "[::1]:")) {
+		g_strlcpy(out, "loopback", size);
+		return;
+	}
 	colon = strrchr(buf, ':');
 	if (colon)
 		*colon = '\0';
