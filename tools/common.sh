@@ -6,7 +6,9 @@
 
 # The libraries and tools every build needs.
 BUILD_PKGS=(libfuse3-dev fuse3 libglib2.0-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-            meson ninja-build pkg-config gcc python3)
+            libsodium-dev meson ninja-build pkg-config gcc python3)
+# What tests/fuzz/run.sh needs on top: clang with libFuzzer and the sanitizers.
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 ensure_packages() {
 	local missing=() p

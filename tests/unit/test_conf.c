@@ -491,7 +491,10 @@ static void test_policy(void)
 {
 	const char *good[] = { "none", "all", "", "  none  ", "private", "0x1234",
 			       "4660, 0x10-0x20, private", "0 - 5", "011064",
-			       "0xffffffff", "1,2,3" };
+			       "0xffffffff", "1,2,3",
+			       /* the shim's white space, '\v' too (fuzz_policy found
+				* the daemon refusing what the shim accepts) */
+			       "\v", "\v5\f", "\v0x10 -\v0x20,\r7" };
 	const char *bad[] = { "none,1", "x", "1,", ",1", "-5", "0x100000000", "5-",
 			      "5-3", "1 2", "08", "Private", "all private", "0x" };
 
@@ -500,6 +503,19 @@ static void test_policy(void)
 
 		if (!dipc_policy_valid(good[i], &e))
 			g_error("'%s' rejected: %s", good[i], e->message);
+	}
+	/* As many items as the shim takes (2048), and not one more. */
+	{
+		GString *many = g_string_new("1");
+		GError *e = NULL;
+
+		for (int i = 1; i < 2048; i++)
+			g_string_append(many, ",1");
+		g_assert_true(dipc_policy_valid(many->str, &e));
+		g_string_append(many, ",1");
+		g_assert_false(dipc_policy_valid(many->str, &e));
+		g_clear_error(&e);
+		g_string_free(many, TRUE);
 	}
 	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
 		GError *e = NULL;
