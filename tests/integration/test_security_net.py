@@ -101,7 +101,12 @@ def proxy_main(args):
         host, port = target.rsplit(":", 1)
         while True:
             cli, _ = lsock.accept()
-            srv = socket.create_connection((host, int(port)))
+            try:
+                srv = socket.create_connection((host, int(port)), timeout=5)
+                srv.settimeout(None)
+            except OSError:     # e.g. the referee is not listening yet
+                cli.close()
+                continue
             for s in (cli, srv):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             up = copy_frames if tamper else copy_raw
