@@ -23,7 +23,6 @@
 #include "hostport.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "dipc_abi.h"
+#include "policy.h"
 
 #define CONF_ERROR G_KEY_FILE_ERROR
 #define CONF_EINVAL G_KEY_FILE_ERROR_INVALID_VALUE
@@ -292,102 +292,33 @@ bool dipc_conf_host_allowed(const dipc_conf *c, const struct sockaddr *sa)
 
 /* ---- policy --------------------------------------------------------------- */
 
-/* The grammar is the shim's (shim/policy.c, DIPC_POLICY_MAX_ITEMS): keep the
- * two in step.  (This was 128 while the shim took 2048, and white space
- * differed: tests/fuzz/fuzz_policy.c compares the two.) */
-#define POLICY_MAX_ITEMS 2048
-
-/* A key: C notation as strtoul(s, 0) reads it (decimal, 0x hex, 0 octal),
- * within 32 bits; key_t values with the top bit set are written in hex. */
-static bool parse_policy_key(const char *s, uint32_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!*s || !isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > UINT32_MAX)
-		return false;
-	*ret = (uint32_t)v;
-	return true;
-}
-
-/* The shim's white space (shim/policy.c is_ws): g_strstrip() leaves '\v'
- * alone, which made the two grammars disagree on "\v5" (found by
- * tests/fuzz/fuzz_policy.c). */
-static char *policy_strip(char *s)
-{
-	static const char ws[] = " \t\n\r\v\f";
-	size_t n;
-
-	s += strspn(s, ws);
-	n = strlen(s);
-	while (n > 0 && strchr(ws, s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
+/* The grammar and its messages are common/policy.c, the same code the shim
+ * runs on MOUNT/.policy.  What the daemon adds is the carrier: the value
+ * becomes the first line of .policy, so it must be one line that fits. */
 bool dipc_policy_valid(const char *s, GError **error)
 {
-	g_auto(GStrv) parts = NULL;
-	g_autofree char *copy = NULL;
-	char *t;
+	struct dipc_policy_error err;
+	char why[128];
 
 	if (!s) {
 		g_set_error(error, CONF_ERROR, CONF_EINVAL, "no policy given");
 		return false;
 	}
-	copy = g_strdup(s);
-	t = policy_strip(copy);
-	/* Empty means none, as in the shim. */
-	if (!*t || strcmp(t, "none") == 0 || strcmp(t, "all") == 0)
-		return true;
-	parts = g_strsplit(t, ",", -1);
-	if (g_strv_length(parts) > POLICY_MAX_ITEMS) {
+	if (strchr(s, '\n')) {
 		g_set_error(error, CONF_ERROR, CONF_EINVAL,
-			    "more than %d entries", POLICY_MAX_ITEMS);
+			    "must be one line (it is the first line of MOUNT/.policy)");
 		return false;
 	}
-	for (char **p = parts; *p; p++) {
-		char *item = policy_strip(*p);
-		uint32_t lo, hi;
-
-		if (!*item) {
-			g_set_error(error, CONF_ERROR, CONF_EINVAL, "empty entry in the list");
-			return false;
-		}
-		if (strcmp(item, "private") == 0)
-			continue;
-		if (strcmp(item, "none") == 0 || strcmp(item, "all") == 0) {
-			g_set_error(error, CONF_ERROR, CONF_EINVAL,
-				    "\"%s\" cannot be combined with other entries", item);
-			return false;
-		}
-		t = strchr(item, '-');
-		if (t) {
-			g_autofree char *a = g_strndup(item, (size_t)(t - item));
-			g_autofree char *b = g_strdup(t + 1);
-
-			if (!parse_policy_key(policy_strip(a), &lo) ||
-			    !parse_policy_key(policy_strip(b), &hi)) {
-				g_set_error(error, CONF_ERROR, CONF_EINVAL,
-					    "'%s' is not a key range (like 100-200 or 0x10-0x1f)",
-					    item);
-				return false;
-			}
-			if (lo > hi) {
-				g_set_error(error, CONF_ERROR, CONF_EINVAL,
-					    "'%s': range is empty (start above end)", item);
-				return false;
-			}
-		} else if (!parse_policy_key(item, &lo)) {
-			g_set_error(error, CONF_ERROR, CONF_EINVAL,
-				    "'%s' is not a key (decimal, 0x hex or 0 octal, "
-				    "up to 32 bits), a range or \"private\"", item);
-			return false;
-		}
+	if (strlen(s) > DIPC_POLICY_MAX_LINE) {
+		g_set_error(error, CONF_ERROR, CONF_EINVAL,
+			    "longer than %d bytes (the first line of MOUNT/.policy): "
+			    "use ranges", DIPC_POLICY_MAX_LINE);
+		return false;
+	}
+	if (dipc_policy_parse(s, NULL, &err) < 0) {
+		dipc_policy_describe(s, &err, why, sizeof(why));
+		g_set_error(error, CONF_ERROR, CONF_EINVAL, "%s", why);
+		return false;
 	}
 	return true;
 }

@@ -93,9 +93,9 @@ bool dipc_conf_host_allowed(const dipc_conf *c, const struct sockaddr *sa);
 /* Parse "host:port" / "[v6]:port" into a sockaddr (numeric or resolvable). */
 int dipc_parse_hostport(const char *s, struct sockaddr_storage *ret, GError **error);
 
-/* Parse a policy list: "none", "all", or comma-separated keys and ranges
- * ("0x1234, 100-200, private").  Shared grammar with the shim (which has its
- * own libc-only copy in shim/policy.c; tests check they agree). */
+/* Is s a valid [policy] keys value: the grammar of common/policy.h (the
+ * shim's, same code), on one line of at most DIPC_POLICY_MAX_LINE bytes
+ * (it is written to MOUNT/.policy)?  The error is the shim's message. */
 bool dipc_policy_valid(const char *s, GError **error);
 
 #endif /* DIPC_CONF_H */

@@ -12,20 +12,6 @@
 
 #include "node.h"
 
-dipc_conn_params node_conn_params(dipc_node *n, const dipc_conn_ops *ops, void *ud)
-{
-	dipc_conn_params p = {
-		.loop = n->loop,
-		.conf = n->conf,
-		.role = "node",
-		.name = n->name,
-		.listen = n->conf->node_listen,
-		.ops = ops,
-		.ud = ud,
-	};
-	return p;
-}
-
 int cluster_start(dipc_node *n)
 {
 	struct sockaddr_storage ss;

@@ -39,8 +39,8 @@ static void msg_wake(dipc_msg_waiter *w, int result, void *ud)
 
 	unpark(op);
 	if (!w->is_send && result >= 0) {
-		op->msg = g_steal_pointer(&w->msg);
-		op->mtype = op->msg->mtype;
+		op->msg.m = g_steal_pointer(&w->msg);
+		op->msg.mtype = op->msg.m->mtype;
 	}
 	op_complete(op, result);
 }
@@ -55,17 +55,17 @@ static int exec_msgctl(dipc_op *op, dipc_obj *obj)
 	dipc_node *n = op->node;
 	int r;
 
-	switch (op->cmd) {
+	switch (op->msg.cmd) {
 	case IPC_STAT:
 	case MSG_STAT:
 	case MSG_STAT_ANY:
-		r = dipc_msgq_stat(obj->msg, &op->who, op->cmd != MSG_STAT_ANY, &op->mds);
+		r = dipc_msgq_stat(obj->msg, &op->who, op->msg.cmd != MSG_STAT_ANY, &op->msg.ds);
 		if (r < 0)
 			return r;
-		return op->cmd == IPC_STAT ? 0 : obj->id;
+		return op->msg.cmd == IPC_STAT ? 0 : obj->id;
 	case IPC_SET:
-		return dipc_msgq_ipc_set(obj->msg, &op->who, op->set_uid, op->set_gid,
-					 op->set_mode, op->set_qbytes);
+		return dipc_msgq_ipc_set(obj->msg, &op->who, op->msg.set_uid, op->msg.set_gid,
+					 op->msg.set_mode, op->msg.set_qbytes);
 	case IPC_RMID:
 		r = dipc_msgq_rmid(obj->msg, &op->who);
 		if (r == 0)
@@ -78,39 +78,39 @@ static int exec_msgctl(dipc_op *op, dipc_obj *obj)
 
 void exec_msg(dipc_op *op, dipc_obj *obj)
 {
-	dipc_msg_waiter *w = &op->mwaiter;
+	dipc_msg_waiter *w = &op->msg.waiter;
 	int r;
 
 	switch (op->type) {
 	case OP_MSGSND:
 		w->who = op->who;
 		w->is_send = true;
-		w->flags = op->msgflg;
-		w->msg = g_steal_pointer(&op->msg);
+		w->flags = op->msg.flags;
+		w->msg = g_steal_pointer(&op->msg.m);
 		w->ud = op;
 		r = dipc_msgq_send(obj->msg, w);
 		break;
 	case OP_MSGRCV:
-		if (op->msgflg & 040000 /* MSG_COPY */) {
+		if (op->msg.flags & 040000 /* MSG_COPY */) {
 			r = -EINVAL;
 			break;
 		}
 		w->who = op->who;
 		w->is_send = false;
-		w->flags = op->msgflg;
-		w->msgtyp = op->msgtyp;
-		w->maxsize = op->maxsize;
+		w->flags = op->msg.flags;
+		w->msgtyp = op->msg.msgtyp;
+		w->maxsize = op->msg.maxsize;
 		w->ud = op;
 		r = dipc_msgq_recv(obj->msg, w);
 		/* 1 is both "queued" and a delivered size of one byte: the
 		 * waiter's queued flag tells them apart. */
 		if (r >= 0 && !w->queued) {
-			op->msg = g_steal_pointer(&w->msg);
-			op->mtype = op->msg->mtype;
+			op->msg.m = g_steal_pointer(&w->msg);
+			op->msg.mtype = op->msg.m->mtype;
 		}
 		break;
 	case OP_MSGREQUEUE:
-		dipc_msgq_requeue(obj->msg, g_steal_pointer(&op->msg));
+		dipc_msgq_requeue(obj->msg, g_steal_pointer(&op->msg.m));
 		r = 0;
 		break;
 	case OP_MSGCTL:
@@ -148,8 +148,8 @@ void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m)
 	g_strlcpy(op->who.user, "root", sizeof(op->who.user));
 	op->who.caps = DIPC_CAPS_ALL;
 	op->id = id;
-	op->msg = m;
-	op->mtype = m->mtype;
+	op->msg.m = m;
+	op->msg.mtype = m->mtype;
 	op->done = give_back_done;
 	route_op(op);
 }

@@ -30,15 +30,15 @@ void exec_semop(dipc_op *op, dipc_obj *obj)
 {
 	int r;
 
-	op->waiter.who = op->who;
-	op->waiter.sops = op->sops;
-	op->waiter.nsops = op->nsops;
-	op->waiter.ud = op;
-	r = dipc_semset_op(obj->sem, &op->waiter);
+	op->sem.waiter.who = op->who;
+	op->sem.waiter.sops = op->sem.sops;
+	op->sem.waiter.nsops = op->sem.nsops;
+	op->sem.waiter.ud = op;
+	r = dipc_semset_op(obj->sem, &op->sem.waiter);
 	if (r == 1) {
 		if (exec_may_park(op, obj))
 			return;
-		dipc_semset_cancel(obj->sem, &op->waiter);
+		dipc_semset_cancel(obj->sem, &op->sem.waiter);
 		r = -ENOMEM;
 	}
 	op_complete(op, r);
@@ -49,16 +49,16 @@ static int semctl_one(dipc_op *op, dipc_obj *obj)
 	dipc_semset *s = obj->sem;
 	int r;
 
-	switch (op->cmd) {
+	switch (op->sem.cmd) {
 	case IPC_STAT:
 	case SEM_STAT:
 	case SEM_STAT_ANY:
-		r = dipc_semset_stat(s, &op->who, op->cmd != SEM_STAT_ANY, &op->ds);
+		r = dipc_semset_stat(s, &op->who, op->sem.cmd != SEM_STAT_ANY, &op->sem.ds);
 		if (r < 0)
 			return r;
-		return op->cmd == IPC_STAT ? 0 : obj->id;
+		return op->sem.cmd == IPC_STAT ? 0 : obj->id;
 	case IPC_SET:
-		return dipc_semset_ipc_set(s, &op->who, op->set_uid, op->set_gid, op->set_mode);
+		return dipc_semset_ipc_set(s, &op->who, op->sem.set_uid, op->sem.set_gid, op->sem.set_mode);
 	case IPC_RMID:
 		r = dipc_semset_rmid(s, &op->who);
 		if (r == 0)
@@ -68,9 +68,9 @@ static int semctl_one(dipc_op *op, dipc_obj *obj)
 	case GETPID:
 	case GETNCNT:
 	case GETZCNT:
-		return dipc_semset_get(s, &op->who, op->cmd, op->semnum);
+		return dipc_semset_get(s, &op->who, op->sem.cmd, op->sem.semnum);
 	case SETVAL:
-		return dipc_semset_setval(s, &op->who, op->semnum, op->val);
+		return dipc_semset_setval(s, &op->who, op->sem.semnum, op->sem.val);
 	default:
 		return -EINVAL;
 	}
@@ -85,18 +85,18 @@ static int semarray(dipc_op *op, dipc_obj *obj)
 {
 	int r;
 
-	if (op->cmd == GETALL) {
-		if (!op->vals) {
-			op->nvals = DIPC_SEMMSL_MAX;
-			op->vals = g_new0(uint16_t, op->nvals);
+	if (op->sem.cmd == GETALL) {
+		if (!op->sem.vals) {
+			op->sem.nvals = DIPC_SEMMSL_MAX;
+			op->sem.vals = g_new0(uint16_t, op->sem.nvals);
 		}
-		r = dipc_semset_getall(obj->sem, &op->who, op->vals, op->nvals);
+		r = dipc_semset_getall(obj->sem, &op->who, op->sem.vals, op->sem.nvals);
 		if (r == 0)
-			op->nvals = dipc_semset_nsems(obj->sem);
+			op->sem.nvals = dipc_semset_nsems(obj->sem);
 		return r;
 	}
-	if (op->cmd == SETALL)
-		return dipc_semset_setall(obj->sem, &op->who, op->vals, op->nvals);
+	if (op->sem.cmd == SETALL)
+		return dipc_semset_setall(obj->sem, &op->who, op->sem.vals, op->sem.nvals);
 	return -EINVAL;
 }
 

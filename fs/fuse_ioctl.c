@@ -93,13 +93,35 @@ int dipc_ioc_check(unsigned cmd, unsigned flags, const void *in, size_t in_size,
 	return 0;
 }
 
+/* ---- the FUSE origin ------------------------------------------------------ */
+
+static void origin_release(dipc_op *op)
+{
+	if (op->from.fuse.intr_link)
+		g_queue_delete_link(&op->node->interrupted, op->from.fuse.intr_link);
+	g_free(op->from.fuse.io_buf);
+}
+
+const dipc_origin dipc_fuse_origin = {
+	.name = "fuse",
+	.release = origin_release,
+};
+
+/* An op for an ioctl: its origin is the FUSE request (set at dispatch). */
+dipc_op *ioc_op_new(const dipc_ioc_call *call, enum dipc_op_type type)
+{
+	dipc_op *op = op_new(call->node, type);
+	op->origin = &dipc_fuse_origin;
+	return op;
+}
+
 void ioc_reply_op(dipc_op *op, const void *reply, size_t size)
 {
-	ctl_set_busy(op->ctl, false);
+	ctl_set_busy(op->from.fuse.ctl, false);
 	if (op->result < 0)
-		fuse_reply_err(op->freq, -op->result);
+		fuse_reply_err(op->from.fuse.req, -op->result);
 	else
-		fuse_reply_ioctl(op->freq, op->result, reply, size);
+		fuse_reply_ioctl(op->from.fuse.req, op->result, reply, size);
 	op_free(op);
 }
 
@@ -115,9 +137,9 @@ static void intr_hook(fuse_req_t req, void *data)
 	if (op->interrupted)
 		return;
 	op->interrupted = true;
-	op->intr_link = g_list_alloc();
-	op->intr_link->data = op;
-	g_queue_push_tail_link(&op->node->interrupted, op->intr_link);
+	op->from.fuse.intr_link = g_list_alloc();
+	op->from.fuse.intr_link->data = op;
+	g_queue_push_tail_link(&op->node->interrupted, op->from.fuse.intr_link);
 }
 
 static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req)
@@ -135,7 +157,7 @@ static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	op->freq = req;
+	op->from.fuse.req = req;
 	op->done = row->done;
 	/* Register first: the hook may run right here if a signal already came. */
 	if (!(row->flags & IOC_NO_INTR))
@@ -146,7 +168,7 @@ static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req)
 		route_op(op);
 }
 
-void fuse_ioctl_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+void ioc_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		      struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		      size_t in_bufsz, size_t out_bufsz)
 {

@@ -19,7 +19,7 @@
 
 #define FUSE_BATCH 64
 
-void fuse_drain_interrupts(dipc_node *n)
+void fsloop_drain_interrupts(dipc_node *n)
 {
 	GList *l;
 
@@ -27,18 +27,13 @@ void fuse_drain_interrupts(dipc_node *n)
 	while ((l = g_queue_pop_head_link(&n->interrupted))) {
 		dipc_op *op = l->data;
 		g_list_free_1(l);
-		op->intr_link = NULL;
-		if (op->parked)
-			op_unpark(op, -EINTR);
-		else if (op->peer)
-			peer_cancel(op);
-		/* else it is on its way (referee, connect): route_op and
-		 * peer_flush look at op->interrupted before sending it. */
+		op->from.fuse.intr_link = NULL;
+		op_interrupt(op);
 	}
 }
 
 /* Process what the kernel has queued; false when the session ended. */
-static bool fuse_drain(dipc_node *n)
+static bool session_drain(dipc_node *n)
 {
 	for (int i = 0; i < FUSE_BATCH; i++) {
 		int r = fuse_session_receive_buf(n->se, &n->fbuf);
@@ -53,15 +48,15 @@ static bool fuse_drain(dipc_node *n)
 			return false;
 		}
 		fuse_session_process_buf(n->se, &n->fbuf);
-		fuse_drain_interrupts(n);
+		fsloop_drain_interrupts(n);
 		node_activity(n);
 	}
 	return true;
 }
 
-static void fuse_readable_cb(uv_poll_t *h, int status, int events)
+static void session_readable_cb(uv_poll_t *h, int status, int events)
 {
-	fuse_drain(h->data);
+	session_drain(h->data);
 }
 
 /*
@@ -80,7 +75,7 @@ static void deliveries_cb(uv_idle_t *h)
 
 	uv_idle_stop(h);
 	if (!n->stopping)
-		fuse_drain(n);   /* if the session ended, the replies fail: given back */
+		session_drain(n);   /* if the session ended, the replies fail: given back */
 	while ((op = g_queue_pop_head(&n->deliveries))) {
 		msgrcv_deliver_now(op);
 		op_free(op);
@@ -106,7 +101,7 @@ static void dipc_init(void *userdata, struct fuse_conn_info *conn)
 	ns_init();
 }
 
-const struct fuse_lowlevel_ops dipc_fuse_ops = {
+const struct fuse_lowlevel_ops dipcfs_fuse_ops = {
 	.init = dipc_init,
 	.lookup = ns_lookup,
 	.getattr = ns_getattr,
@@ -117,10 +112,10 @@ const struct fuse_lowlevel_ops dipc_fuse_ops = {
 	.read = ns_read,
 	.release = ns_release,
 	.write = ns_write,
-	.ioctl = fuse_ioctl_entry,
+	.ioctl = ioc_entry,
 };
 
-int fuse_attach_loop(dipc_node *n)
+int fsloop_attach(dipc_node *n)
 {
 	int fd = fuse_session_fd(n->se);
 	int fl = fcntl(fd, F_GETFL);
@@ -134,5 +129,5 @@ int fuse_attach_loop(dipc_node *n)
 	n->deliver_idle.data = n;
 	uv_poll_init(n->loop, &n->fuse_poll, fd);
 	n->fuse_poll.data = n;
-	return uv_poll_start(&n->fuse_poll, UV_READABLE, fuse_readable_cb);
+	return uv_poll_start(&n->fuse_poll, UV_READABLE, session_readable_cb);
 }

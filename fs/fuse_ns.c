@@ -13,7 +13,9 @@
  * as IPC_STAT would); fuse_status.c asks the owner for them.  Entry and
  * attribute time-outs are zero and negative lookups are plain ENOENT
  * replies, so `ls` and `cat` always see the cluster as it is now.  A kind's
- * directory lists what the referee knows of that kind.
+ * directory lists what the referee knows of that kind; a lookup of one name
+ * asks the referee for that one name only, so `ls -l` of N objects is one
+ * list and N answers of at most one entry, not N + 1 lists.
  *
  * open/read/write/release go to the room that owns the inode: .control
  * handles (fuse_control.c), a segment's bytes (shmglue.c), or text
@@ -67,7 +69,7 @@ static bool parse_obj_name(const char *name, int32_t *key, int32_t *id)
 	return true;
 }
 
-fuse_ino_t fuse_obj_ino(int kind, int32_t id)
+fuse_ino_t ns_obj_ino(int kind, int32_t id)
 {
 	return obj_ino(kind, id);
 }
@@ -117,12 +119,12 @@ void ns_obj_attr(fuse_ino_t ino, const dipc_op *op, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_nlink = 1;
-	st->st_mode = S_IFREG | (op->st_mode & 0777);
-	st->st_uid = op->st_uid;
-	st->st_gid = op->st_gid;
+	st->st_mode = S_IFREG | (op->st.mode & 0777);
+	st->st_uid = op->st.uid;
+	st->st_gid = op->st.gid;
 	st->st_size = 0;
 	if (ino_is_obj(ino, &kind, &id) && kind == DIPC_KIND_SHM)
-		st->st_size = (off_t)op->size;   /* the segment's bytes */
+		st->st_size = (off_t)op->st.size;   /* the segment's bytes */
 	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
 }
 
@@ -146,7 +148,9 @@ static bool fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
 
 /* ---- lookup ------------------------------------------------------------- */
 
-/* lookup in a kind directory: find the id by key (ListObjects), then status. */
+/* lookup in a kind directory: find the id by key (a ListObjects of that one
+ * name: 0 or 1 entries), then status.  The entry is still checked here, so
+ * a referee that answers with its whole list is understood too. */
 typedef struct lookup_req {
 	fuse_req_t req;
 	int kind;
@@ -181,12 +185,17 @@ static void list_lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *u
 	g_free(lr);
 }
 
-static int list_objects(dipc_node *n, int kind, dipc_conn_reply_cb cb, void *ud)
+/* Ask the referee for the objects of kind: all of them (key and id 0, for
+ * readdir), or the one of that key (or, key 0, of that id: a private one). */
+static int list_objects(dipc_node *n, int kind, int32_t key, int32_t id,
+			dipc_conn_reply_cb cb, void *ud)
 {
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 	Dipc__ListObjects lo = DIPC__LIST_OBJECTS__INIT;
 
 	lo.kind = wire_kind(kind);
+	lo.key = key;
+	lo.id = key == IPC_PRIVATE ? id : 0;
 	env.body_case = DIPC__ENVELOPE__BODY_LIST_OBJECTS;
 	env.list_objects = &lo;
 	return referee_call(n, &env, cb, ud);
@@ -233,7 +242,7 @@ void ns_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	lr->kind = kind;
 	lr->key = key;
 	lr->id = id;
-	if (list_objects(n, kind, list_lookup_cb, lr) < 0) {
+	if (list_objects(n, kind, key, id, list_lookup_cb, lr) < 0) {
 		g_free(lr);
 		fuse_reply_err(req, ENOENT);
 	}
@@ -348,7 +357,7 @@ void ns_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	o->req = req;
 	o->ino = ino;
 	o->fi = *fi;
-	if (list_objects(n, dir_kind(ino), list_dir_cb, o) < 0)
+	if (list_objects(n, dir_kind(ino), 0, 0, list_dir_cb, o) < 0)
 		list_dir_cb(NULL, -EHOSTUNREACH, NULL, o);
 }
 

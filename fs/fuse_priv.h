@@ -117,7 +117,7 @@ void ctl_hold(ctl_fh *c, int32_t id, dipc_msg *m, size_t len);
 dipc_msg *ctl_unhold(ctl_fh *c);   /* the reply failed: take it back */
 
 /* ---- fuse_ioctl.c ---- */
-void fuse_ioctl_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+void ioc_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		      struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		      size_t in_bufsz, size_t out_bufsz);
 

@@ -4,7 +4,10 @@
  *
  * Object status for the tree: a lookup, getattr or open of an object's file
  * (sem/KEY, msg/KEY, shm/KEY, shmstat/KEY) asks the object's owner for its
- * status (OP_STATUS: attributes and the rendered text) and answers with it.
+ * status (OP_STATUS) and answers with it.  Only the open of a status file
+ * needs the rendered text; a lookup, a getattr and the open of a segment's
+ * bytes ask for the attributes only (mode, uid, gid, size), so an `ls -l`
+ * makes the owner render nothing.
  *
  * Status files are text rendered by the owner at open() and served from
  * that snapshot (direct_io: sizes are not known in advance); so are the
@@ -35,7 +38,7 @@ static void open_shm(dipc_op *op, status_req *sr)
 	dipc_node *n = op->node;
 	const char *owner = cluster_owner_of(n, op->id);
 
-	if (!shmglue_local(n, op->id, op->size, owner)) {
+	if (!shmglue_local(n, op->id, op->st.size, owner)) {
 		fuse_reply_err(sr->req, owner ? ENOMEM : EIO);
 		return;
 	}
@@ -52,7 +55,7 @@ static void open_shm(dipc_op *op, status_req *sr)
 
 static void status_done(dipc_op *op)
 {
-	status_req *sr = op->origin;
+	status_req *sr = op->ud;
 	fuse_ino_t ino = obj_ino(sr->kind, op->id);
 
 	if (op->result < 0) {
@@ -71,7 +74,7 @@ static void status_done(dipc_op *op)
 		open_shm(op, sr);
 	} else {
 		sr->fi.keep_cache = 0;
-		status_open_text(sr->req, &sr->fi, g_steal_pointer(&op->text));
+		status_open_text(sr->req, &sr->fi, g_steal_pointer(&op->st.text));
 	}
 	g_free(sr);
 	op_free(op);
@@ -89,7 +92,10 @@ void status_start(dipc_node *n, fuse_req_t req, enum status_purpose purpose,
 	if (fi)
 		sr->fi = *fi;
 	op->id = id;
-	op->origin = sr;
+	op->st.attrs_only = purpose != FOR_OPEN || kind == DIPC_KIND_SHM;
+	op->origin = &dipc_fuse_origin;
+	op->from.fuse.req = req;
+	op->ud = sr;
 	op->done = status_done;
 	req_ident(n, req, &op->who);
 	route_op(op);

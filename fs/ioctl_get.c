@@ -12,12 +12,12 @@
 static int get_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_get *g = call->in;
-	dipc_op *op = op_new(call->node, OP_GET);
+	dipc_op *op = ioc_op_new(call, OP_GET);
 
-	op->kind = g->kind;
-	op->key = g->key;
-	op->flags = g->flags;
-	op->size = g->size;
+	op->get.kind = g->kind;
+	op->get.key = g->key;
+	op->get.flags = g->flags;
+	op->get.size = g->size;
 	*ret_op = op;
 	return 0;
 }

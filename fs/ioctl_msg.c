@@ -36,10 +36,10 @@ static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	}
 	if (s->mtype < 1 || s->msgsz > call->node->msg_lim.msgmax)
 		return -EINVAL;
-	op = op_new(call->node, OP_MSGSND);
+	op = ioc_op_new(call, OP_MSGSND);
 	op->id = s->id;
-	op->msgflg = s->msgflg;
-	op->msg = dipc_msg_new(s->mtype, text, s->msgsz);
+	op->msg.flags = s->msgflg;
+	op->msg.m = dipc_msg_new(s->mtype, text, s->msgsz);
 	if (call->cmd == DIPC_IOC_MSGSND_STAGED)
 		ctl_staged_sent(call->ctl);
 	*ret_op = op;
@@ -59,16 +59,16 @@ static int msgrcv_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	} else if (r->msgsz > cap) {
 		return -EINVAL;
 	}
-	op = op_new(call->node, OP_MSGRCV);
+	op = ioc_op_new(call, OP_MSGRCV);
 	op->id = r->id;
-	op->msgflg = r->msgflg;
-	op->msgtyp = r->msgtyp;
-	op->maxsize = r->msgsz;
-	op->io_buf = g_memdup2(r, call->in_size);
-	op->out_size = call->out_size;
+	op->msg.flags = r->msgflg;
+	op->msg.msgtyp = r->msgtyp;
+	op->msg.maxsize = r->msgsz;
+	op->from.fuse.io_buf = g_memdup2(r, call->in_size);
+	op->from.fuse.out_size = call->out_size;
 	if (staged) {
-		op->ctl = call->ctl;
-		ctl_set_busy(op->ctl, true);
+		op->from.fuse.ctl = call->ctl;
+		ctl_set_busy(op->from.fuse.ctl, true);
 	}
 	*ret_op = op;
 	return 0;
@@ -82,12 +82,12 @@ static int msgrcv_direct_decode(dipc_ioc_call *call, dipc_op **ret_op)
 
 	if (r->msgsz != call->in_size - sizeof(int64_t))
 		return -EINVAL;
-	op = op_new(call->node, OP_MSGRCV);
+	op = ioc_op_new(call, OP_MSGRCV);
 	op->id = r->id;
-	op->msgflg = r->msgflg;
-	op->msgtyp = r->msgtyp;
-	op->maxsize = r->msgsz;
-	op->direct = true;
+	op->msg.flags = r->msgflg;
+	op->msg.msgtyp = r->msgtyp;
+	op->msg.maxsize = r->msgsz;
+	op->from.fuse.direct = true;
 	*ret_op = op;
 	return 0;
 }
@@ -105,7 +105,7 @@ static void msgrcv_done(dipc_op *op)
 /* The reply went out, or the message goes back. */
 static void reply_or_give_back(dipc_op *op, dipc_msg *m, int len, const void *out, size_t size)
 {
-	if (fuse_reply_ioctl(op->freq, len, out, size) < 0)
+	if (fuse_reply_ioctl(op->from.fuse.req, len, out, size) < 0)
 		msg_give_back(op->node, op->id, m);
 	else
 		dipc_msg_free(m);
@@ -114,18 +114,18 @@ static void reply_or_give_back(dipc_op *op, dipc_msg *m, int len, const void *ou
 /* Staged: the text waits in the handle for read(). */
 static void deliver_staged(dipc_op *op, dipc_msg *m, size_t len)
 {
-	struct dipc_ioc_msgrcv_staged *r = op->io_buf;
+	struct dipc_ioc_msgrcv_staged *r = op->from.fuse.io_buf;
 
-	ctl_set_busy(op->ctl, false);
+	ctl_set_busy(op->from.fuse.ctl, false);
 	r->mtype = m->mtype;
 	if (len == 0) {
 		/* nothing to read(): delivered with the reply */
 		reply_or_give_back(op, m, 0, r, sizeof(*r));
 		return;
 	}
-	ctl_hold(op->ctl, op->id, m, len);
-	if (fuse_reply_ioctl(op->freq, (int)len, r, sizeof(*r)) < 0)
-		msg_give_back(op->node, op->id, ctl_unhold(op->ctl));
+	ctl_hold(op->from.fuse.ctl, op->id, m, len);
+	if (fuse_reply_ioctl(op->from.fuse.req, (int)len, r, sizeof(*r)) < 0)
+		msg_give_back(op->node, op->id, ctl_unhold(op->from.fuse.ctl));
 }
 
 /*
@@ -138,16 +138,16 @@ static void deliver_staged(dipc_op *op, dipc_msg *m, size_t len)
  */
 void msgrcv_deliver_now(dipc_op *op)
 {
-	dipc_msg *m = g_steal_pointer(&op->msg);
+	dipc_msg *m = g_steal_pointer(&op->msg.m);
 	size_t len = MIN((size_t)op->result, m->size);
 
 	if (op->interrupted) {
-		ctl_set_busy(op->ctl, false);
+		ctl_set_busy(op->from.fuse.ctl, false);
 		msg_give_back(op->node, op->id, m);
-		fuse_reply_err(op->freq, EINTR);
+		fuse_reply_err(op->from.fuse.req, EINTR);
 		return;
 	}
-	if (op->direct) {
+	if (op->from.fuse.direct) {
 		/* Straight into msgp: mtype, then the delivered text. */
 		g_autofree char *out = g_malloc(sizeof(int64_t) + len);
 		int64_t mtype = m->mtype;
@@ -156,21 +156,21 @@ void msgrcv_deliver_now(dipc_op *op)
 		reply_or_give_back(op, m, (int)len, out, sizeof(mtype) + len);
 		return;
 	}
-	if (op->ctl) {
+	if (op->from.fuse.ctl) {
 		deliver_staged(op, m, len);
 		return;
 	}
-	struct dipc_ioc_msgrcv_l *r = op->io_buf;   /* S/M/L share the prefix */
-	size_t cap = op->out_size - G_STRUCT_OFFSET(struct dipc_ioc_msgrcv_l, mtext);
+	struct dipc_ioc_msgrcv_l *r = op->from.fuse.io_buf;   /* S/M/L share the prefix */
+	size_t cap = op->from.fuse.out_size - G_STRUCT_OFFSET(struct dipc_ioc_msgrcv_l, mtext);
 	if (len > cap) {
 		/* the shim picked a struct too small for msgsz: its bug */
 		msg_give_back(op->node, op->id, m);
-		fuse_reply_err(op->freq, EPROTO);
+		fuse_reply_err(op->from.fuse.req, EPROTO);
 		return;
 	}
 	r->mtype = m->mtype;
 	memcpy(r->mtext, m->data, len);
-	reply_or_give_back(op, m, (int)len, r, op->out_size);
+	reply_or_give_back(op, m, (int)len, r, op->from.fuse.out_size);
 }
 
 /* IPC_INFO / MSG_INFO: the cluster's limits. */
@@ -221,28 +221,28 @@ static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 		call->reply_size = MIN(call->out_size, sizeof(*out));
 		return DIPC_IOC_ANSWERED;
 	}
-	op = op_new(call->node, OP_MSGCTL);
+	op = ioc_op_new(call, OP_MSGCTL);
 	op->id = c->id;
-	op->cmd = c->cmd;
-	op->set_uid = c->ds.perm.uid;
-	op->set_gid = c->ds.perm.gid;
-	op->set_mode = c->ds.perm.mode;
-	op->set_qbytes = c->ds.qbytes;
-	op->io_buf = g_memdup2(c, sizeof(*c));
-	op->out_size = call->out_size;
+	op->msg.cmd = c->cmd;
+	op->msg.set_uid = c->ds.perm.uid;
+	op->msg.set_gid = c->ds.perm.gid;
+	op->msg.set_mode = c->ds.perm.mode;
+	op->msg.set_qbytes = c->ds.qbytes;
+	op->from.fuse.io_buf = g_memdup2(c, sizeof(*c));
+	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
 }
 
 static void msgctl_done(dipc_op *op)
 {
-	struct dipc_ioc_msgctl *c = op->io_buf;
+	struct dipc_ioc_msgctl *c = op->from.fuse.io_buf;
 
-	if (op->result < 0 || op->out_size != sizeof(*c)) {
+	if (op->result < 0 || op->from.fuse.out_size != sizeof(*c)) {
 		ioc_done_plain(op);
 		return;
 	}
-	c->ds = op->mds;
+	c->ds = op->msg.ds;
 	ioc_reply_op(op, c, sizeof(*c));
 }
 

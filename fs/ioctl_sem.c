@@ -25,19 +25,19 @@ static int semop_decode(dipc_ioc_call *call, dipc_op **ret_op)
 
 	if (s->nsops > cap)
 		return -E2BIG;
-	op = op_new(call->node, OP_SEMOP);
+	op = ioc_op_new(call, OP_SEMOP);
 	op->id = s->id;
-	op->nsops = s->nsops;
+	op->sem.nsops = s->nsops;
 	op->timeout_ns = s->timeout_ns;
-	op->sops = g_memdup2(s->sops, sizeof(struct dipc_sembuf) * MAX(s->nsops, 1));
+	op->sem.sops = g_memdup2(s->sops, sizeof(struct dipc_sembuf) * MAX(s->nsops, 1));
 	*ret_op = op;
 	return 0;
 }
 
 static bool sops_have_undo(const dipc_op *op)
 {
-	for (unsigned i = 0; i < op->nsops; i++)
-		if (op->sops[i].sem_flg & SEM_UNDO)
+	for (unsigned i = 0; i < op->sem.nsops; i++)
+		if (op->sem.sops[i].sem_flg & SEM_UNDO)
 			return true;
 	return false;
 }
@@ -82,30 +82,30 @@ static int semctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 		call->reply_size = MIN(call->out_size, sizeof(*out));
 		return DIPC_IOC_ANSWERED;
 	}
-	op = op_new(call->node, OP_SEMCTL);
+	op = ioc_op_new(call, OP_SEMCTL);
 	op->id = c->id;
-	op->semnum = c->semnum;
-	op->cmd = c->cmd;
-	op->val = c->val;
-	op->set_uid = c->ds.perm.uid;
-	op->set_gid = c->ds.perm.gid;
-	op->set_mode = c->ds.perm.mode;
-	op->io_buf = g_memdup2(c, sizeof(*c));
-	op->out_size = call->out_size;
+	op->sem.semnum = c->semnum;
+	op->sem.cmd = c->cmd;
+	op->sem.val = c->val;
+	op->sem.set_uid = c->ds.perm.uid;
+	op->sem.set_gid = c->ds.perm.gid;
+	op->sem.set_mode = c->ds.perm.mode;
+	op->from.fuse.io_buf = g_memdup2(c, sizeof(*c));
+	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
 }
 
 static void semctl_done(dipc_op *op)
 {
-	struct dipc_ioc_semctl *c = op->io_buf;
+	struct dipc_ioc_semctl *c = op->from.fuse.io_buf;
 
-	if (op->result < 0 || op->out_size != sizeof(*c)) {
+	if (op->result < 0 || op->from.fuse.out_size != sizeof(*c)) {
 		ioc_done_plain(op);
 		return;
 	}
-	c->ds = op->ds;
-	c->info = op->info;
+	c->ds = op->sem.ds;
+	c->info = op->sem.info;
 	ioc_reply_op(op, c, sizeof(*c));
 }
 
@@ -118,30 +118,30 @@ static int semarray_decode(dipc_ioc_call *call, dipc_op **ret_op)
 		return -EINVAL;
 	if (a->cmd == SETALL && a->nsems > DIPC_SEMMSL_MAX)
 		return -EINVAL;
-	op = op_new(call->node, OP_SEMARRAY);
+	op = ioc_op_new(call, OP_SEMARRAY);
 	op->id = a->id;
-	op->cmd = a->cmd;
-	op->nvals = a->cmd == SETALL ? a->nsems : DIPC_SEMMSL_MAX;
-	op->vals = g_new0(uint16_t, MAX(op->nvals, 1));
+	op->sem.cmd = a->cmd;
+	op->sem.nvals = a->cmd == SETALL ? a->nsems : DIPC_SEMMSL_MAX;
+	op->sem.vals = g_new0(uint16_t, MAX(op->sem.nvals, 1));
 	if (a->cmd == SETALL)
-		memcpy(op->vals, a->vals, sizeof(uint16_t) * op->nvals);
-	op->io_buf = g_memdup2(a, sizeof(*a));
-	op->out_size = call->out_size;
+		memcpy(op->sem.vals, a->vals, sizeof(uint16_t) * op->sem.nvals);
+	op->from.fuse.io_buf = g_memdup2(a, sizeof(*a));
+	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
 }
 
 static void semarray_done(dipc_op *op)
 {
-	struct dipc_ioc_semarray *a = op->io_buf;
+	struct dipc_ioc_semarray *a = op->from.fuse.io_buf;
 
-	if (op->result < 0 || op->out_size != sizeof(*a)) {
+	if (op->result < 0 || op->from.fuse.out_size != sizeof(*a)) {
 		ioc_done_plain(op);
 		return;
 	}
-	if (op->cmd == GETALL) {
-		a->nsems = op->nvals;
-		memcpy(a->vals, op->vals, sizeof(uint16_t) * MIN(op->nvals, DIPC_SEMMSL_MAX));
+	if (op->sem.cmd == GETALL) {
+		a->nsems = op->sem.nvals;
+		memcpy(a->vals, op->sem.vals, sizeof(uint16_t) * MIN(op->sem.nvals, DIPC_SEMMSL_MAX));
 	}
 	ioc_reply_op(op, a, sizeof(*a));
 }

@@ -55,14 +55,14 @@ static int shmctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 		call->reply_size = MIN(call->out_size, sizeof(*out));
 		return DIPC_IOC_ANSWERED;
 	}
-	op = op_new(call->node, OP_SHMCTL);
+	op = ioc_op_new(call, OP_SHMCTL);
 	op->id = c->id;
-	op->cmd = c->cmd;
-	op->set_uid = c->ds.perm.uid;
-	op->set_gid = c->ds.perm.gid;
-	op->set_mode = c->ds.perm.mode;
-	op->io_buf = g_memdup2(c, sizeof(*c));
-	op->out_size = call->out_size;
+	op->shm.cmd = c->cmd;
+	op->shm.set_uid = c->ds.perm.uid;
+	op->shm.set_gid = c->ds.perm.gid;
+	op->shm.set_mode = c->ds.perm.mode;
+	op->from.fuse.io_buf = g_memdup2(c, sizeof(*c));
+	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
 }
@@ -71,53 +71,53 @@ static int shmctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 static int shmat_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_shmat *a = call->in;
-	dipc_op *op = op_new(call->node, OP_SHMCTL);
+	dipc_op *op = ioc_op_new(call, OP_SHMCTL);
 
 	op->id = a->id;
-	op->flags = a->shmflg;
-	op->fork = a->fork != 0;
-	op->io_buf = g_memdup2(a, sizeof(*a));
-	op->out_size = call->out_size;
-	op->cmd = call->cmd == DIPC_IOC_SHMAT ? DIPC_SHM_CMD_ATTACH : DIPC_SHM_CMD_DETACH;
-	op->val = 1;   /* a shmdt ends one attach */
+	op->shm.flags = a->shmflg;
+	op->shm.fork = a->fork != 0;
+	op->from.fuse.io_buf = g_memdup2(a, sizeof(*a));
+	op->from.fuse.out_size = call->out_size;
+	op->shm.cmd = call->cmd == DIPC_IOC_SHMAT ? DIPC_SHM_CMD_ATTACH : DIPC_SHM_CMD_DETACH;
+	op->shm.count = 1;   /* a shmdt ends one attach */
 	*ret_op = op;
 	return 0;
 }
 
 /* A detach must end an attach this node knows of.  (A shmctl payload whose
- * cmd is DIPC_SHM_CMD_DETACH is one too: the owner executes op->cmd.) */
+ * cmd is DIPC_SHM_CMD_DETACH is one too: the owner executes op->shm.cmd.) */
 static int detach_admit(dipc_op *op)
 {
-	if (op->cmd != DIPC_SHM_CMD_DETACH)
+	if (op->shm.cmd != DIPC_SHM_CMD_DETACH)
 		return 0;
 	return shmglue_detach_local(op->node, op->who.pid, op->id) ? 0 : -EINVAL;
 }
 
-/* One answer for the three op rows, by op->cmd (which the owner executes:
+/* One answer for the three op rows, by op->shm.cmd (which the owner executes:
  * shmctl's own commands, or the attach and detach counting). */
 static void shm_done(dipc_op *op)
 {
 	dipc_node *n = op->node;
-	fuse_req_t req = op->freq;
-	struct dipc_ioc_shmat *at = op->io_buf;
+	fuse_req_t req = op->from.fuse.req;
+	struct dipc_ioc_shmat *at = op->from.fuse.io_buf;
 
 	if (op->result < 0) {
 		fuse_reply_err(req, -op->result);
-	} else if (op->cmd == DIPC_SHM_CMD_ATTACH) {
+	} else if (op->shm.cmd == DIPC_SHM_CMD_ATTACH) {
 		bool flushing = false;
-		shmglue_attached(n, op->who.pid, op->id, op->sds.segsz,
+		shmglue_attached(n, op->who.pid, op->id, op->shm.ds.segsz,
 				 cluster_owner_of(n, op->id), &at->rev, &flushing);
 		at->flushing = flushing;
-		at->ds = op->sds;
+		at->ds = op->shm.ds;
 		fuse_reply_ioctl(req, 0, at, sizeof(*at));
-	} else if (op->cmd == DIPC_SHM_CMD_DETACH) {
-		if (op->destroyed)
+	} else if (op->shm.cmd == DIPC_SHM_CMD_DETACH) {
+		if (op->shm.destroyed)
 			shmglue_segment_gone(n, op->id);
 		fuse_reply_ioctl(req, 0, NULL, 0);
 	} else {
-		struct dipc_ioc_shmctl *c = op->io_buf;
-		c->ds = op->sds;
-		fuse_reply_ioctl(req, op->result, c, MIN(op->out_size, sizeof(*c)));
+		struct dipc_ioc_shmctl *c = op->from.fuse.io_buf;
+		c->ds = op->shm.ds;
+		fuse_reply_ioctl(req, op->result, c, MIN(op->from.fuse.out_size, sizeof(*c)));
 	}
 	op_free(op);
 }

@@ -91,6 +91,7 @@ const dipc_ioc_row *dipc_ioc_row_at(size_t i);
 
 /* The common answer of an op: its error, or its result with out_size bytes
  * of reply (reply NULL: none); ends the control handle's op; frees the op. */
+dipc_op *ioc_op_new(const dipc_ioc_call *call, enum dipc_op_type type);
 void ioc_reply_op(dipc_op *op, const void *reply, size_t size);
 void ioc_done_plain(dipc_op *op);
 

@@ -102,62 +102,10 @@ static void on_signal(uv_signal_t *h, int signum)
 	node_stop(n);
 }
 
-/*
- * Busy-polling.  On this kind of machine a sleeping process costs ~25 us to
- * wake, and a semop ping-pong through the daemon pays that wake-up on the
- * daemon's side twice per round trip.  After any activity the loop keeps
- * polling (an active idle handle makes uv_run poll with a zero time-out) for
- * busy_poll_us, then sleeps again.  The CPU cost is bounded by that window
- * per burst of activity; an idle node sleeps.  While spinning the loop
- * yields the CPU at every turn, and with a single CPU to run on it does not
- * spin at all: there, spinning only delays the process it waits for.
- */
-static void spin_cb(uv_idle_t *h)
-{
-	dipc_node *n = h->data;
-	if (uv_hrtime() >= n->spin_until)
-		uv_idle_stop(h);
-	else
-		sched_yield();
-}
-
-static bool several_cpus(void)
-{
-	cpu_set_t set;
-	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
-}
-
-void node_activity(dipc_node *n)
-{
-	if (!n->spin_ns || n->stopping)
-		return;
-	n->spin_until = uv_hrtime() + n->spin_ns;
-	if (!uv_is_active((uv_handle_t *)&n->spin))
-		uv_idle_start(&n->spin, spin_cb);
-}
-
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
-}
-
-void node_stop(dipc_node *n)
-{
-	if (n->stopping)
-		return;
-	n->stopping = true;
-	/* End every parked caller before the mount goes: waiters on sets we
-	 * own see EIDRM (their sets go with this node), forwarded calls fail
-	 * when their connections close. */
-	objects_drop_all(n);
-	cluster_stop(n);
-	procwatch_fini(n);
-	shmglue_fini(n);
-	exitwatch_fini(n);
-	uv_poll_stop(&n->fuse_poll);
-	fuse_session_unmount(n->se);
-	uv_stop(n->loop);
 }
 
 static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *msg,
@@ -236,17 +184,10 @@ int main(int argc, char **argv)
 	}
 
 	n->loop = uv_default_loop();
-	objects_init(n);
-	if (exitwatch_init(n) < 0) {
-		g_printerr("mount.dipcfs: cannot create the process-exit watch: %s\n", g_strerror(errno));
-		goto out;
-	}
-	procwatch_init(n);
-	shmglue_init(n);
-	if (cluster_start(n) < 0)
+	if (node_start(n) < 0)
 		goto out;
 
-	n->se = fuse_session_new(&args, &dipc_fuse_ops, sizeof(dipc_fuse_ops), n);
+	n->se = fuse_session_new(&args, &dipcfs_fuse_ops, sizeof(dipcfs_fuse_ops), n);
 	if (!n->se)
 		goto out;
 	if (fuse_session_mount(n->se, o.mountpoint) != 0) {
@@ -257,12 +198,10 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	if (!o.foreground)
 		uv_loop_fork(n->loop);
-	if (fuse_attach_loop(n) < 0)
+	if (fsloop_attach(n) < 0)
 		goto out_unmount;
 
-	uv_idle_init(n->loop, &n->spin);
-	n->spin.data = n;
-	n->spin_ns = several_cpus() ? (uint64_t)n->conf->busy_poll_us * 1000 : 0;
+	node_spin_init(n);
 
 	uv_signal_init(n->loop, &n->sigterm);
 	uv_signal_init(n->loop, &n->sigint);

@@ -2,31 +2,32 @@
 /**
  * @file node.h
  *
- * The state of one mount.dipcfs node, shared by the files of fs/:
+ * The state of one mount.dipcfs node, shared by the files of fs/.  The files,
+ * in the order an operation meets them (docs/design.md, "Map of the code"):
  *
- *   main.c       options, mount-helper behaviour, the loop, signals
- *   fuse_*.c     the FUSE face: fuse_ns.c (the tree), fuse_status.c,
- *                fuse_control.c, fuse_ioctl.c + ioctl_*.c (the ioctl table),
- *                fuse_loop.c (the session in the loop), ident.c (callers);
- *                see fuse_priv.h
- *   cluster.c    the referee connection, peer connections, id -> owner routing
- *   objects.c    objects this node owns, xxxget, listing and status text
- *   semglue.c    operations at the owner: the op's life, parking, semaphores,
- *                requests from peers
- *   msgglue.c    message-queue operations at the owner; giving messages back
- *   opwire.c     dipc_op <-> wire envelopes
- *   procwatch.c  pidfd watches that announce process exits (SEM_UNDO)
- *   shmglue.c    shared memory: each node's copy and page states, the
- *                owner's page directory, helpers, invalidation thread
+ *   the FUSE edge    fuse_loop.c (the session in the loop), fuse_ioctl.c +
+ *                    ioctl_*.c (the ioctl table, one file per kind),
+ *                    fuse_ns.c (the tree), fuse_status.c, fuse_control.c,
+ *                    ident.c (who the caller is); private: fuse_priv.h
+ *   the op           op.c (life, parking, interrupt), route.c (to the owner)
+ *   at the owner     exec.c (type -> glue), exec_sem.c, exec_msg.c,
+ *                    objects.c (owned objects, xxxget, status), shmglue.c
+ *   the wire         opwire.c (the op codec)
+ *   the cluster      cluster.c, referee_link.c, peers.c (membership and
+ *                    outbound links), serve.c (the peer origin, inbound links)
+ *   processes        exitwatch.c (one epoll fd), procwatch.c (SEM_UNDO exits)
+ *   shared memory    shm_*.c, private: shm.h
+ *   the node         main.c (options, mount), node.c (start, stop), spin.c
  *
  * Concurrency: everything runs on one libuv loop thread, FUSE requests
- * included (the session fd is polled by the loop).  No locks.
+ * included (the session fd is polled by the loop).  No locks.  The one other
+ * thread is shared memory's invalidation thread (shm_inval.c).
  *
- * Every operation, wherever it comes from (a FUSE ioctl on this node, or a
+ * Every operation, wherever it comes from (a FUSE request on this node, or a
  * peer that forwards its caller's operation to us because we own the object),
- * is a dipc_op.  route_op() sends it to the owner: locally to the executor in
- * semglue.c/objects.c, or over TCP.  Its completion function answers the
- * origin (fuse_reply_ioctl, or a reply envelope to the peer).
+ * is a dipc_op.  route_op() sends it to the owner: locally to exec_local(), or
+ * over TCP (peer_forward).  op->done, its origin's reply hook, answers the
+ * origin (fuse_reply_ioctl, or a reply envelope to the peer) and frees it.
  */
 #ifndef DIPC_FS_NODE_H
 #define DIPC_FS_NODE_H
@@ -64,88 +65,134 @@ enum dipc_op_type {
 	OP_SHMCTL,     /* shmctl, and attach/detach counting (shmglue.c) */
 };
 
-/* OP_SHMCTL commands besides shmctl's own (ShmCtl.cmd on the wire). */
-#define DIPC_SHM_CMD_ATTACH 1000   /* flags = shmflg, fork */
-#define DIPC_SHM_CMD_DETACH 1001   /* val = attaches of the caller that end */
+/* OP_SHMCTL commands besides shmctl's own: the wire's (proto/dipc.proto). */
+#define DIPC_SHM_CMD_ATTACH DIPC__SHM_CMD__SHM_CMD_ATTACH
+#define DIPC_SHM_CMD_DETACH DIPC__SHM_CMD__SHM_CMD_DETACH
 
 typedef void (*dipc_op_done_fn)(dipc_op *op);
 
-/* A request parked at this node on behalf of a peer: its connection and id. */
+/*
+ * The op.  A common header (what it is, for whom, on which object, its
+ * result), the state of the stage that holds it (parked at the owner, or
+ * forwarded to it), the state of its origin, and one payload per kind: the
+ * member that its type names (op_kind_of) is the only one in use.
+ */
+
+/* Where an op came from.  done (in the header) is the origin's reply hook:
+ * it answers the origin and frees the op.  The rest are optional. */
+typedef struct dipc_origin {
+	const char *name;                        /* "fuse", "peer": for logs */
+	void (*parked)(dipc_op *op, bool parked); /* it waits / stops waiting at the owner */
+	void (*release)(dipc_op *op);            /* free the origin's state (op_free) */
+} dipc_origin;
+
+/* A FUSE request (fuse_ioctl.c, fuse_status.c). */
+struct dipc_fuse_from {
+	fuse_req_t req;
+	GList *intr_link;            /* in node->interrupted: the interrupt hook ran */
+	size_t out_size;             /* ioctl out size */
+	void *io_buf;                /* ioctl payload copy (owned) */
+	struct ctl_fh *ctl;          /* the control handle of a staged op */
+	bool direct;                 /* msgrcv answered straight into msgp */
+};
+
+/* A peer's request (serve.c): its connection (NULL once it closed) and id. */
 typedef struct dipc_remote_key {
 	dipc_conn *conn;
 	uint64_t req;
 } dipc_remote_key;
 
-struct dipc_op {
-	dipc_node *node;
-	enum dipc_op_type type;
-	dipc_ident who;
-	int32_t id;
-
-	/* OP_GET */
+/* OP_GET: xxxget (objects.c). */
+struct dipc_op_get {
 	int32_t kind, key, flags;
 	uint64_t size;
 	unsigned tries;              /* lookups retried after a vanished owner */
+};
 
-	/* OP_SEMOP */
+/* OP_SEMOP, OP_SEMCTL, OP_SEMARRAY (exec_sem.c). */
+struct dipc_op_sem {
 	unsigned nsops;
-	int64_t timeout_ns;
-	struct dipc_sembuf *sops;    /* owned (g_free) */
-
-	/* OP_SEMCTL / OP_SEMARRAY */
+	struct dipc_sembuf *sops;    /* owned */
 	int32_t semnum, cmd, val;
 	uint32_t set_uid, set_gid, set_mode;
 	uint16_t *vals;              /* owned: SETALL in, GETALL out */
 	unsigned nvals;
+	struct dipc_semid_ds ds;
+	struct dipc_seminfo info;
+	dipc_sem_waiter waiter;
+};
 
-	/* OP_MSG* */
-	int32_t msgflg;
+/* OP_MSGSND, OP_MSGRCV, OP_MSGCTL, OP_MSGREQUEUE (exec_msg.c). */
+struct dipc_op_msg {
+	int32_t flags;               /* msgflg */
 	int64_t mtype;               /* received: the message's type */
 	int64_t msgtyp;
 	uint64_t maxsize;
-	dipc_msg *msg;               /* owned: to send / give back, or received
+	dipc_msg *m;                 /* owned: to send / give back, or received
 				      * (whole, even when MSG_NOERROR truncates) */
+	int32_t cmd;
+	uint32_t set_uid, set_gid, set_mode;
 	uint64_t set_qbytes;
-	struct dipc_msqid_ds mds;
-	dipc_msg_waiter mwaiter;
-	struct ctl_fh *ctl;          /* FUSE: the control handle of a staged op */
-	bool direct;                 /* FUSE: msgrcv answered straight into msgp */
+	struct dipc_msqid_ds ds;
+	dipc_msg_waiter waiter;
+};
 
-	/* OP_SHMCTL (cmd, set_*, flags = shmflg, val = detach count) */
+/* OP_SHMCTL: shmctl, and attach/detach counting (shmglue.c). */
+struct dipc_op_shm {
+	int32_t cmd;                 /* shmctl's, or DIPC_SHM_CMD_ATTACH/DETACH */
+	int32_t flags;               /* attach: shmflg */
+	int32_t count;               /* detach: attaches of the caller that end */
+	uint32_t set_uid, set_gid, set_mode;
 	bool fork;                   /* attach inherited by a fork child */
 	bool destroyed;              /* result: the segment went at last detach */
-	struct dipc_shmid_ds sds;
+	struct dipc_shmid_ds ds;
+};
 
-	/* results */
+/* OP_STATUS: the status text and attributes of one object (objects.c). */
+struct dipc_op_status {
+	bool attrs_only;             /* lookup, getattr: no text is rendered */
+	char *text;                  /* owned; NULL or "" when attrs_only */
+	uint32_t uid, gid, mode;
+	uint64_t size;
+};
+
+struct dipc_op {
+	/* header */
+	dipc_node *node;
+	enum dipc_op_type type;
+	dipc_ident who;
+	int32_t id;
 	int result;                  /* >= 0 or -errno */
-	struct dipc_semid_ds ds;
-	struct dipc_seminfo info;
-	char *text;                  /* OP_STATUS (owned) */
-	uint32_t st_uid, st_gid, st_mode;
+	bool interrupted;            /* the origin wants it ended (EINTR) */
 
-	/* completion: called exactly once, then the origin frees the op */
+	/* the origin: done runs exactly once, then the op is freed */
 	dipc_op_done_fn done;
-	void *origin;
+	const dipc_origin *origin;   /* NULL: the daemon itself */
+	void *ud;                    /* the reply hook's own */
+	union {
+		struct dipc_fuse_from fuse;
+		dipc_remote_key peer;
+	} from;
 
-	/* parked at the owner */
+	/* parked at the owner (op.c) */
 	dipc_obj *obj;
-	dipc_sem_waiter waiter;
 	uv_timer_t *timer;
+	int64_t timeout_ns;          /* < 0: no deadline */
 	bool parked;
-	dipc_remote_key from;        /* remote origin; conn NULL once it closed */
 
-	/* forwarded by this node */
+	/* forwarded by this node (peers.c) */
 	dipc_peer *peer;
 	int64_t call_id;
 	bool cancel_sent;
 
-	/* FUSE origin */
-	fuse_req_t freq;
-	bool interrupted;            /* the interrupt hook ran */
-	GList *intr_link;            /* in node->interrupted */
-	bool fuse_wait;              /* a FUSE request waits on this op */
-	size_t out_size;             /* ioctl out size */
-	void *io_buf;                /* ioctl payload copy (owned) */
+	/* the payload of its kind */
+	union {
+		struct dipc_op_get get;
+		struct dipc_op_sem sem;
+		struct dipc_op_msg msg;
+		struct dipc_op_shm shm;
+		struct dipc_op_status st;
+	};
 };
 
 /* An object owned by this node. */
@@ -223,24 +270,41 @@ struct dipc_node {
 	bool stopping;
 };
 
-/* ---- main.c ---- */
+/* ---- node.c: the node's parts started and stopped in order ---- */
+int node_start(dipc_node *n);
 void node_stop(dipc_node *n);
+
+/* ---- spin.c: busy-polling after activity ---- */
+void node_spin_init(dipc_node *n);
 /* Something happened: keep the loop spinning for a while instead of
  * sleeping, so the next request of a ping-pong finds it awake. */
 void node_activity(dipc_node *n);
 
-/* ---- fuse_ops.c ---- (now fuse_loop.c, fuse_ns.c; private: fuse_priv.h) */
-extern const struct fuse_lowlevel_ops dipc_fuse_ops;   /* fuse_loop.c */
-int fuse_attach_loop(dipc_node *n);                    /* fuse_loop.c */
-void fuse_drain_interrupts(dipc_node *n);              /* fuse_loop.c */
-fuse_ino_t fuse_obj_ino(int kind, int32_t id);         /* fuse_ns.c */
+/* ---- the FUSE edge (fuse_*.c, ioctl_*.c; private: fuse_priv.h) ---- */
+extern const struct fuse_lowlevel_ops dipcfs_fuse_ops;  /* fuse_loop.c */
+int fsloop_attach(dipc_node *n);                        /* fuse_loop.c */
+void fsloop_drain_interrupts(dipc_node *n);             /* fuse_loop.c */
+fuse_ino_t ns_obj_ino(int kind, int32_t id);            /* fuse_ns.c */
+extern const dipc_origin dipc_fuse_origin;              /* fuse_ioctl.c */
 
 /* ---- cluster.c: start/stop of the parts below, the cluster status ---- */
 int cluster_start(dipc_node *n);
 void cluster_stop(dipc_node *n);
 char *cluster_describe(dipc_node *n);
 /* Connection parameters of this node (role, name, listen, secret). */
-dipc_conn_params node_conn_params(dipc_node *n, const dipc_conn_ops *ops, void *ud);
+static inline dipc_conn_params node_conn_params(dipc_node *n, const dipc_conn_ops *ops, void *ud)
+{
+	dipc_conn_params p = {
+		.loop = n->loop,
+		.conf = n->conf,
+		.role = "node",
+		.name = n->name,
+		.listen = n->conf->node_listen,
+		.ops = ops,
+		.ud = ud,
+	};
+	return p;
+}
 
 /* ---- route.c: an op to its owner ---- */
 /* Send op to the owner of op->id (resolving it if needed); op->done runs once. */
@@ -272,6 +336,8 @@ int peer_call(dipc_node *n, const char *name, Dipc__Envelope *env, unsigned time
 /* Remote request -> op -> exec_local -> reply. */
 void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
 void serve_conn_closed(dipc_node *n, dipc_conn *c);
+/* The table of ops parked for peers, by (connection, request id). */
+GHashTable *parked_table_new(void);
 void serve_on_connection(uv_stream_t *server, int status);
 
 /* ---- opwire.c ---- */
@@ -292,17 +358,19 @@ void objects_proc_exit(dipc_node *n, const char *node_name, int32_t pid);
 void exec_status(dipc_op *op);              /* OP_STATUS at the owner */
 
 /* ---- op.c: an op's life, parking ---- */
+/* The payload an op type uses: DIPC_KIND_SEM/MSG/SHM, or one of these. */
+#define OP_KIND_GET 16
+#define OP_KIND_STATUS 17
+int op_kind_of(enum dipc_op_type type);
 dipc_op *op_new(dipc_node *n, enum dipc_op_type type);
 void op_free(dipc_op *op);
 void op_complete(dipc_op *op, int result);
 /* Ends a parked op with err (interrupt, peer death); no-op if not parked. */
 void op_unpark(dipc_op *op, int err);
-GHashTable *parked_table_new(void);
 void park(dipc_op *op, dipc_obj *obj);
 void unpark(dipc_op *op);
-/* Cancel every op parked on behalf of conn (it closed). */
-void parked_conn_closed(dipc_node *n, dipc_conn *c);
-void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id);
+/* The origin wants op ended (a signal, a peer's Cancel): EINTR. */
+void op_interrupt(dipc_op *op);
 
 /* ---- exec.c: execution at the owner ---- */
 /* Run op at this node, which owns op->id.  Completes now or parks. */

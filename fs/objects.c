@@ -94,27 +94,27 @@ static dipc_obj *obj_create(dipc_node *n, dipc_op *op, int32_t id)
 {
 	dipc_obj *o = g_new0(dipc_obj, 1);
 
-	o->slot = key_slot(op->kind, op->key);
-	o->kind = op->kind;
-	o->key = op->key;
+	o->slot = key_slot(op->get.kind, op->get.key);
+	o->kind = op->get.kind;
+	o->key = op->get.key;
 	o->id = id;
 	o->node = n;
-	if (op->kind == DIPC_KIND_SEM) {
-		o->sem = dipc_semset_new(op->key, id, (unsigned)op->size, op->flags & 0777,
+	if (op->get.kind == DIPC_KIND_SEM) {
+		o->sem = dipc_semset_new(op->get.key, id, (unsigned)op->get.size, op->get.flags & 0777,
 					 &op->who, &n->sem_lim, semglue_wake_fn(), n);
-		n->sems_used += op->size;
-	} else if (op->kind == DIPC_KIND_SHM) {
-		o->shm = shmglue_create(n, op->key, id, op->size, op->flags & 0777, &op->who);
+		n->sems_used += op->get.size;
+	} else if (op->get.kind == DIPC_KIND_SHM) {
+		o->shm = shmglue_create(n, op->get.key, id, op->get.size, op->get.flags & 0777, &op->who);
 		if (!o->shm) {
 			g_free(o);
 			return NULL;
 		}
 	} else {
-		o->msg = dipc_msgq_new(op->key, id, op->flags & 0777, &op->who, &n->msg_lim,
+		o->msg = dipc_msgq_new(op->get.key, id, op->get.flags & 0777, &op->who, &n->msg_lim,
 				       msgglue_wake_fn(), n);
 	}
 	g_hash_table_insert(n->owned, GINT_TO_POINTER(id), o);
-	if (op->key != IPC_PRIVATE)
+	if (op->get.key != IPC_PRIVATE)
 		g_hash_table_insert(n->owned_keys, &o->slot, o);
 	return o;
 }
@@ -205,17 +205,27 @@ int obj_check_get(dipc_node *n, dipc_op *op)
 	dipc_obj *o = obj_find(n, op->id);
 	int r;
 
-	if (!o || o->kind != op->kind)
+	if (!o || o->kind != op->get.kind)
 		return -EIDRM;   /* vanished: the asker retries its lookup */
-	if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL))
+	if ((op->get.flags & IPC_CREAT) && (op->get.flags & IPC_EXCL))
 		return -EEXIST;
 	if (o->msg)
-		r = dipc_msgq_check_get(o->msg, &op->who, op->flags);
+		r = dipc_msgq_check_get(o->msg, &op->who, op->get.flags);
 	else if (o->shm)
-		r = dipc_shmseg_check_get(o->shm, &op->who, op->flags, op->size);
+		r = dipc_shmseg_check_get(o->shm, &op->who, op->get.flags, op->get.size);
 	else
-		r = dipc_semset_check_get(o->sem, &op->who, op->flags, (unsigned)op->size);
+		r = dipc_semset_check_get(o->sem, &op->who, op->get.flags, (unsigned)op->get.size);
 	return r < 0 ? r : o->id;
+}
+
+/* The status text of an object, as its owner renders it. */
+static char *obj_describe(dipc_node *n, const dipc_obj *o)
+{
+	if (o->sem)
+		return dipc_semset_describe(o->sem, n->name);
+	if (o->msg)
+		return dipc_msgq_describe(o->msg, n->name);
+	return shmglue_describe(n, o->shm, o->id);
 }
 
 void exec_status(dipc_op *op)
@@ -229,17 +239,16 @@ void exec_status(dipc_op *op)
 	}
 	const dipc_ipc_perm *p = o->sem ? dipc_semset_perm(o->sem)
 				   : o->msg ? dipc_msgq_perm(o->msg) : dipc_shmseg_perm(o->shm);
-	g_free(op->text);
-	if (o->sem)
-		op->text = dipc_semset_describe(o->sem, n->name);
-	else if (o->msg)
-		op->text = dipc_msgq_describe(o->msg, n->name);
-	else
-		op->text = shmglue_describe(n, o->shm, o->id);
-	op->size = o->shm ? dipc_shmseg_size(o->shm) : 0;
-	op->st_uid = p->uid;
-	op->st_gid = p->gid;
-	op->st_mode = p->mode & 0777;
+	g_clear_pointer(&op->st.text, g_free);
+	/* A lookup or getattr (each name of an ls -l) wants four numbers:
+	 * rendering the whole text for it would be most of its cost, and
+	 * most of its bytes on the wire. */
+	if (!op->st.attrs_only)
+		op->st.text = obj_describe(n, o);
+	op->st.size = o->shm ? dipc_shmseg_size(o->shm) : 0;
+	op->st.uid = p->uid;
+	op->st.gid = p->gid;
+	op->st.mode = p->mode & 0777;
 	op_complete(op, 0);
 }
 
@@ -283,8 +292,8 @@ static void send_abort(dipc_op *op)
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 	Dipc__Abort ab = DIPC__ABORT__INIT;
 
-	ab.kind = op->kind;
-	ab.key = op->key;
+	ab.kind = op->get.kind;
+	ab.key = op->get.key;
 	env.body_case = DIPC__ENVELOPE__BODY_ABORT;
 	env.abort = &ab;
 	referee_call(op->node, &env, abort_cb, NULL);
@@ -297,22 +306,22 @@ static void create_here(dipc_op *op, int32_t id)
 	Dipc__Commit cm = DIPC__COMMIT__INIT;
 	int r;
 
-	if (op->kind == DIPC_KIND_SEM && op->size == 0) {
+	if (op->get.kind == DIPC_KIND_SEM && op->get.size == 0) {
 		r = -EINVAL;
 		goto fail;
 	}
-	if (op->kind == DIPC_KIND_SEM && n->sems_used + op->size > n->conf->semmns) {
+	if (op->get.kind == DIPC_KIND_SEM && n->sems_used + op->get.size > n->conf->semmns) {
 		r = -ENOSPC;
 		goto fail;
 	}
-	if (op->kind == DIPC_KIND_SHM) {
+	if (op->get.kind == DIPC_KIND_SHM) {
 		/* newseg(): size < SHMMIN or > shmmax: EINVAL; too many pages: ENOSPC */
-		if (op->size < 1 || op->size > n->conf->shmmax) {
+		if (op->get.size < 1 || op->get.size > n->conf->shmmax) {
 			r = -EINVAL;
 			goto fail;
 		}
 		/* shmall: pages of the segments this node owns */
-		uint64_t pages = (op->size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE, tot = 0;
+		uint64_t pages = (op->get.size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE, tot = 0;
 		GHashTableIter it;
 		gpointer v;
 		g_hash_table_iter_init(&it, n->owned);
@@ -330,8 +339,8 @@ static void create_here(dipc_op *op, int32_t id)
 	}
 	op->id = id;
 
-	cm.kind = op->kind;
-	cm.key = op->key;
+	cm.kind = op->get.kind;
+	cm.key = op->get.key;
 	cm.id = id;
 	env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
 	env.commit = &cm;
@@ -340,7 +349,7 @@ static void create_here(dipc_op *op, int32_t id)
 		commit_cb(NULL, -EHOSTUNREACH, NULL, op);
 	return;
 fail:
-	if (op->key != IPC_PRIVATE)
+	if (op->get.key != IPC_PRIVATE)
 		send_abort(op);
 	op_complete(op, r);
 }
@@ -365,7 +374,7 @@ static void lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 
 	const Dipc__LookupReply *lr = reply->lookup_reply;
 	if (!lr->found) {
-		if (op->key != IPC_PRIVATE && !(op->flags & IPC_CREAT)) {
+		if (op->get.key != IPC_PRIVATE && !(op->get.flags & IPC_CREAT)) {
 			send_abort(op);
 			op_complete(op, -ENOENT);
 			return;
@@ -373,7 +382,7 @@ static void lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 		create_here(op, lr->id);
 		return;
 	}
-	if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL)) {
+	if ((op->get.flags & IPC_CREAT) && (op->get.flags & IPC_EXCL)) {
 		op_complete(op, -EEXIST);
 		return;
 	}
@@ -390,22 +399,22 @@ static void lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	dipc_op *sub = op_new(n, OP_GET);
 	sub->who = op->who;
 	sub->id = lr->id;
-	sub->kind = op->kind;
-	sub->key = op->key;
-	sub->flags = op->flags;
-	sub->size = op->size;
-	sub->origin = op;
+	sub->get.kind = op->get.kind;
+	sub->get.key = op->get.key;
+	sub->get.flags = op->get.flags;
+	sub->get.size = op->get.size;
+	sub->ud = op;
 	sub->done = objget_done;
 	peer_forward(n, lr->owner, lr->owner_addr, sub);
 }
 
 static void objget_done(dipc_op *sub)
 {
-	dipc_op *op = sub->origin;
+	dipc_op *op = sub->ud;
 	int r = sub->result;
 
 	op_free(sub);
-	if (r == -EIDRM && ++op->tries < GET_MAX_TRIES) {
+	if (r == -EIDRM && ++op->get.tries < GET_MAX_TRIES) {
 		lookup_send(op);
 		return;
 	}
@@ -417,8 +426,8 @@ static void lookup_send(dipc_op *op)
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 	Dipc__Lookup lk = DIPC__LOOKUP__INIT;
 
-	lk.kind = op->kind;
-	lk.key = op->key;
+	lk.kind = op->get.kind;
+	lk.key = op->get.key;
 	env.body_case = DIPC__ENVELOPE__BODY_LOOKUP;
 	env.lookup = &lk;
 	if (referee_call(op->node, &env, lookup_cb, op) < 0)
@@ -430,16 +439,16 @@ void op_get(dipc_op *op)
 	dipc_node *n = op->node;
 	dipc_obj *o;
 
-	if (op->kind != DIPC_KIND_SEM && op->kind != DIPC_KIND_MSG && op->kind != DIPC_KIND_SHM) {
+	if (op->get.kind != DIPC_KIND_SEM && op->get.kind != DIPC_KIND_MSG && op->get.kind != DIPC_KIND_SHM) {
 		op_complete(op, -EINVAL);
 		return;
 	}
-	if (op->kind == DIPC_KIND_SEM && op->size > n->sem_lim.semmsl) {
+	if (op->get.kind == DIPC_KIND_SEM && op->get.size > n->sem_lim.semmsl) {
 		op_complete(op, -EINVAL);
 		return;
 	}
-	if (op->key != IPC_PRIVATE && (o = obj_find_key(n, op->kind, op->key))) {
-		if ((op->flags & IPC_CREAT) && (op->flags & IPC_EXCL)) {
+	if (op->get.key != IPC_PRIVATE && (o = obj_find_key(n, op->get.kind, op->get.key))) {
+		if ((op->get.flags & IPC_CREAT) && (op->get.flags & IPC_EXCL)) {
 			op_complete(op, -EEXIST);
 			return;
 		}

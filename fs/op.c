@@ -5,10 +5,13 @@
  * The life of one operation (dipc_op), whatever its kind and its origin:
  * creation, completion, and parking at the owner.
  *
- * An op is made by its origin (a FUSE request on this node, fuse_*.c, or a
- * peer's request envelope, serve.c), routed (route.c), executed at the owner
- * (exec.c and the glue of its kind) and answered to its origin through
- * op->done, which runs exactly once and after which the origin frees the op.
+ * An op is made by its origin (a FUSE request on this node, fuse_ioctl.c and
+ * fuse_status.c; a peer's request envelope, serve.c; or the daemon itself),
+ * routed (route.c), executed at the owner (exec.c and the glue of its kind)
+ * and answered to its origin through op->done, its origin's reply hook,
+ * which runs exactly once and frees the op.  The origin's other hooks
+ * (struct dipc_origin) free its own state and learn when the op parks, so
+ * that a peer's Cancel can find it.
  *
  * An op the engine cannot finish at once is "parked": it holds no thread and
  * no stack, only its dipc_op, and it ends in exactly one of these ways:
@@ -27,6 +30,29 @@
 #include <string.h>
 
 #include "node.h"
+
+/* Which payload an op type uses (the member of the union in struct dipc_op). */
+int op_kind_of(enum dipc_op_type type)
+{
+	switch (type) {
+	case OP_GET:
+		return OP_KIND_GET;
+	case OP_STATUS:
+		return OP_KIND_STATUS;
+	case OP_SEMOP:
+	case OP_SEMCTL:
+	case OP_SEMARRAY:
+		return DIPC_KIND_SEM;
+	case OP_MSGSND:
+	case OP_MSGRCV:
+	case OP_MSGCTL:
+	case OP_MSGREQUEUE:
+		return DIPC_KIND_MSG;
+	case OP_SHMCTL:
+		return DIPC_KIND_SHM;
+	}
+	return 0;
+}
 
 dipc_op *op_new(dipc_node *n, enum dipc_op_type type)
 {
@@ -47,16 +73,25 @@ void op_free(dipc_op *op)
 {
 	if (!op)
 		return;
-	if (op->intr_link)
-		g_queue_delete_link(&op->node->interrupted, op->intr_link);
+	if (op->origin && op->origin->release)
+		op->origin->release(op);
 	if (op->timer)
 		uv_close((uv_handle_t *)op->timer, timer_free_cb);
-	g_free(op->sops);
-	g_free(op->vals);
-	dipc_msg_free(op->msg);
-	dipc_msg_free(op->mwaiter.msg);
-	g_free(op->text);
-	g_free(op->io_buf);
+	switch (op_kind_of(op->type)) {
+	case DIPC_KIND_SEM:
+		g_free(op->sem.sops);
+		g_free(op->sem.vals);
+		break;
+	case DIPC_KIND_MSG:
+		dipc_msg_free(op->msg.m);
+		dipc_msg_free(op->msg.waiter.msg);
+		break;
+	case OP_KIND_STATUS:
+		g_free(op->st.text);
+		break;
+	default:
+		break;
+	}
 	g_free(op);
 }
 
@@ -68,23 +103,6 @@ void op_complete(dipc_op *op, int result)
 
 /* ---- parking ------------------------------------------------------------ */
 
-static guint remote_key_hash(gconstpointer p)
-{
-	const dipc_remote_key *k = p;
-	return g_direct_hash(k->conn) ^ (guint)(k->req * 2654435761u);
-}
-
-static gboolean remote_key_equal(gconstpointer a, gconstpointer b)
-{
-	const dipc_remote_key *x = a, *y = b;
-	return x->conn == y->conn && x->req == y->req;
-}
-
-GHashTable *parked_table_new(void)
-{
-	return g_hash_table_new(remote_key_hash, remote_key_equal);
-}
-
 void unpark(dipc_op *op)
 {
 	dipc_node *n = op->node;
@@ -93,8 +111,8 @@ void unpark(dipc_op *op)
 	n->nparked--;
 	if (op->timer)
 		uv_timer_stop(op->timer);
-	if (op->from.conn)
-		g_hash_table_remove(n->parked_remote, &op->from);
+	if (op->origin && op->origin->parked)
+		op->origin->parked(op, false);
 }
 
 static void park_timeout_cb(uv_timer_t *t)
@@ -108,9 +126,9 @@ void op_unpark(dipc_op *op, int err)
 	if (!op->parked)
 		return;
 	if (op->obj->sem)
-		dipc_semset_cancel(op->obj->sem, &op->waiter);
+		dipc_semset_cancel(op->obj->sem, &op->sem.waiter);
 	else
-		dipc_msgq_cancel(op->obj->msg, &op->mwaiter);
+		dipc_msgq_cancel(op->obj->msg, &op->msg.waiter);
 	unpark(op);
 	op_complete(op, err);
 }
@@ -122,8 +140,8 @@ void park(dipc_op *op, dipc_obj *obj)
 	op->parked = true;
 	op->obj = obj;
 	n->nparked++;
-	if (op->from.conn)
-		g_hash_table_insert(n->parked_remote, &op->from, op);
+	if (op->origin && op->origin->parked)
+		op->origin->parked(op, true);
 	if (op->timeout_ns >= 0) {
 		if (!op->timer) {
 			op->timer = g_new0(uv_timer_t, 1);
@@ -135,33 +153,22 @@ void park(dipc_op *op, dipc_obj *obj)
 		 * loop's time truncated to ms, so a timer may fire up to 1 ms
 		 * early in real time). */
 		uint64_t ms = ((uint64_t)op->timeout_ns + 999999) / 1000000 + 1;
+		/* The loop's clock is the time its last poll returned; after a
+		 * long batch of requests that is stale, and a timer started
+		 * from it fires early by as much. */
+		uv_update_time(n->loop);
 		uv_timer_start(op->timer, park_timeout_cb, ms, 0);
 	}
 }
 
-void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id)
+/* The origin wants op ended: wherever it is, it ends with EINTR (parked at
+ * this owner), or the owner is asked to end it (forwarded); on its way to
+ * either, route_op and peer_flush see op->interrupted before sending it. */
+void op_interrupt(dipc_op *op)
 {
-	dipc_remote_key k = { c, req_id };
-	dipc_op *op = g_hash_table_lookup(n->parked_remote, &k);
-	if (op)
+	op->interrupted = true;
+	if (op->parked)
 		op_unpark(op, -EINTR);
-}
-
-void parked_conn_closed(dipc_node *n, dipc_conn *c)
-{
-	GHashTableIter it;
-	gpointer k, v;
-	GSList *ops = NULL;
-
-	g_hash_table_iter_init(&it, n->parked_remote);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		if (((dipc_remote_key *)k)->conn == c)
-			ops = g_slist_prepend(ops, v);
-	for (GSList *l = ops; l; l = l->next) {
-		dipc_op *op = l->data;
-		g_hash_table_remove(n->parked_remote, &op->from);
-		op->from.conn = NULL;   /* nobody to answer */
-		op_unpark(op, -ECONNRESET);
-	}
-	g_slist_free(ops);
+	else if (op->peer)
+		peer_cancel(op);
 }

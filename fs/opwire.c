@@ -118,13 +118,13 @@ static void shmctl_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__ShmCtl c = DIPC__SHM_CTL__INIT;
 	m->shm_ctl = c;
 	m->shm_ctl.id = op->id;
-	m->shm_ctl.cmd = op->cmd;
-	m->shm_ctl.set_uid = op->set_uid;
-	m->shm_ctl.set_gid = op->set_gid;
-	m->shm_ctl.set_mode = op->set_mode;
-	m->shm_ctl.flags = op->flags;
-	m->shm_ctl.count = op->val;
-	m->shm_ctl.fork = op->fork;
+	m->shm_ctl.cmd = op->shm.cmd;
+	m->shm_ctl.set_uid = op->shm.set_uid;
+	m->shm_ctl.set_gid = op->shm.set_gid;
+	m->shm_ctl.set_mode = op->shm.set_mode;
+	m->shm_ctl.flags = op->shm.flags;
+	m->shm_ctl.count = op->shm.count;
+	m->shm_ctl.fork = op->shm.fork;
 	m->env.shm_ctl = &m->shm_ctl;
 }
 
@@ -132,13 +132,13 @@ static int shmctl_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	const Dipc__ShmCtl *c = env->shm_ctl;
 	op->id = c->id;
-	op->cmd = c->cmd;
-	op->set_uid = c->set_uid;
-	op->set_gid = c->set_gid;
-	op->set_mode = c->set_mode;
-	op->flags = c->flags;
-	op->val = c->count;
-	op->fork = c->fork;
+	op->shm.cmd = c->cmd;
+	op->shm.set_uid = c->set_uid;
+	op->shm.set_gid = c->set_gid;
+	op->shm.set_mode = c->set_mode;
+	op->shm.flags = c->flags;
+	op->shm.count = c->count;
+	op->shm.fork = c->fork;
 	return 0;
 }
 
@@ -147,18 +147,18 @@ static void get_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__ObjGet g = DIPC__OBJ_GET__INIT;
 	m->obj_get = g;
 	m->obj_get.id = op->id;
-	m->obj_get.flags = op->flags;
-	m->obj_get.size = op->size;
-	m->obj_get.kind = op->kind;
+	m->obj_get.flags = op->get.flags;
+	m->obj_get.size = op->get.size;
+	m->obj_get.kind = op->get.kind;
 	m->env.obj_get = &m->obj_get;
 }
 
 static int get_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	op->id = env->obj_get->id;
-	op->flags = env->obj_get->flags;
-	op->size = env->obj_get->size;
-	op->kind = env->obj_get->kind;
+	op->get.flags = env->obj_get->flags;
+	op->get.size = env->obj_get->size;
+	op->get.kind = env->obj_get->kind;
 	return 0;
 }
 
@@ -168,15 +168,15 @@ static void semop_enc(const dipc_op *op, opwire_msg *m)
 	m->sem_op = s;
 	m->sem_op.id = op->id;
 	m->sem_op.timeout_ns = op->timeout_ns;
-	m->u32a = g_new(uint32_t, MAX(op->nsops, 1));
-	m->i32a = g_new(int32_t, MAX(op->nsops, 1));
-	m->i32b = g_new(int32_t, MAX(op->nsops, 1));
-	for (unsigned i = 0; i < op->nsops; i++) {
-		m->u32a[i] = op->sops[i].sem_num;
-		m->i32a[i] = op->sops[i].sem_op;
-		m->i32b[i] = op->sops[i].sem_flg;
+	m->u32a = g_new(uint32_t, MAX(op->sem.nsops, 1));
+	m->i32a = g_new(int32_t, MAX(op->sem.nsops, 1));
+	m->i32b = g_new(int32_t, MAX(op->sem.nsops, 1));
+	for (unsigned i = 0; i < op->sem.nsops; i++) {
+		m->u32a[i] = op->sem.sops[i].sem_num;
+		m->i32a[i] = op->sem.sops[i].sem_op;
+		m->i32b[i] = op->sem.sops[i].sem_flg;
 	}
-	m->sem_op.n_sem_num = m->sem_op.n_sem_op = m->sem_op.n_sem_flg = op->nsops;
+	m->sem_op.n_sem_num = m->sem_op.n_sem_op = m->sem_op.n_sem_flg = op->sem.nsops;
 	m->sem_op.sem_num = m->u32a;
 	m->sem_op.sem_op = m->i32a;
 	m->sem_op.sem_flg = m->i32b;
@@ -191,12 +191,12 @@ static int semop_dec(const Dipc__Envelope *env, dipc_op *op)
 	if (s->n_sem_num != s->n_sem_op || s->n_sem_num != s->n_sem_flg ||
 	    s->n_sem_num > DIPC_SEMOPM_MAX)
 		return -EINVAL;
-	op->nsops = s->n_sem_num;
-	op->sops = g_new(struct dipc_sembuf, MAX(op->nsops, 1));
-	for (unsigned i = 0; i < op->nsops; i++) {
-		op->sops[i].sem_num = (uint16_t)MIN(s->sem_num[i], 0xffffu);
-		op->sops[i].sem_op = (int16_t)CLAMP(s->sem_op[i], INT16_MIN, INT16_MAX);
-		op->sops[i].sem_flg = (int16_t)s->sem_flg[i];
+	op->sem.nsops = s->n_sem_num;
+	op->sem.sops = g_new(struct dipc_sembuf, MAX(op->sem.nsops, 1));
+	for (unsigned i = 0; i < op->sem.nsops; i++) {
+		op->sem.sops[i].sem_num = (uint16_t)MIN(s->sem_num[i], 0xffffu);
+		op->sem.sops[i].sem_op = (int16_t)CLAMP(s->sem_op[i], INT16_MIN, INT16_MAX);
+		op->sem.sops[i].sem_flg = (int16_t)s->sem_flg[i];
 	}
 	return 0;
 }
@@ -207,17 +207,17 @@ static void semctl_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__SemCtl s = DIPC__SEM_CTL__INIT;
 	m->sem_ctl = s;
 	m->sem_ctl.id = op->id;
-	m->sem_ctl.semnum = op->semnum;
-	m->sem_ctl.cmd = op->cmd;
-	m->sem_ctl.val = op->val;
-	m->sem_ctl.set_uid = op->set_uid;
-	m->sem_ctl.set_gid = op->set_gid;
-	m->sem_ctl.set_mode = op->set_mode;
-	if (op->type == OP_SEMARRAY && op->cmd == SETALL) {
-		m->u32a = g_new(uint32_t, MAX(op->nvals, 1));
-		for (unsigned i = 0; i < op->nvals; i++)
-			m->u32a[i] = op->vals[i];
-		m->sem_ctl.n_vals = op->nvals;
+	m->sem_ctl.semnum = op->sem.semnum;
+	m->sem_ctl.cmd = op->sem.cmd;
+	m->sem_ctl.val = op->sem.val;
+	m->sem_ctl.set_uid = op->sem.set_uid;
+	m->sem_ctl.set_gid = op->sem.set_gid;
+	m->sem_ctl.set_mode = op->sem.set_mode;
+	if (op->type == OP_SEMARRAY && op->sem.cmd == SETALL) {
+		m->u32a = g_new(uint32_t, MAX(op->sem.nvals, 1));
+		for (unsigned i = 0; i < op->sem.nvals; i++)
+			m->u32a[i] = op->sem.vals[i];
+		m->sem_ctl.n_vals = op->sem.nvals;
 		m->sem_ctl.vals = m->u32a;
 	}
 	m->env.sem_ctl = &m->sem_ctl;
@@ -228,20 +228,20 @@ static int semctl_dec(const Dipc__Envelope *env, dipc_op *op)
 	const Dipc__SemCtl *s = env->sem_ctl;
 	op->type = (s->cmd == GETALL || s->cmd == SETALL) ? OP_SEMARRAY : OP_SEMCTL;
 	op->id = s->id;
-	op->semnum = s->semnum;
-	op->cmd = s->cmd;
-	op->val = s->val;
-	op->set_uid = s->set_uid;
-	op->set_gid = s->set_gid;
-	op->set_mode = s->set_mode;
+	op->sem.semnum = s->semnum;
+	op->sem.cmd = s->cmd;
+	op->sem.val = s->val;
+	op->sem.set_uid = s->set_uid;
+	op->sem.set_gid = s->set_gid;
+	op->sem.set_mode = s->set_mode;
 	if (s->n_vals > DIPC_SEMMSL_MAX)
 		return -EINVAL;
 	if (op->type == OP_SEMARRAY) {
-		op->nvals = op->cmd == SETALL ? s->n_vals : DIPC_SEMMSL_MAX;
-		op->vals = g_new0(uint16_t, MAX(op->nvals, 1));
-		if (op->cmd == SETALL)
-			for (unsigned i = 0; i < op->nvals; i++)
-				op->vals[i] = (uint16_t)MIN(s->vals[i], 0xffffu);
+		op->sem.nvals = op->sem.cmd == SETALL ? s->n_vals : DIPC_SEMMSL_MAX;
+		op->sem.vals = g_new0(uint16_t, MAX(op->sem.nvals, 1));
+		if (op->sem.cmd == SETALL)
+			for (unsigned i = 0; i < op->sem.nvals; i++)
+				op->sem.vals[i] = (uint16_t)MIN(s->vals[i], 0xffffu);
 	}
 	return 0;
 }
@@ -251,20 +251,20 @@ static void msgsnd_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__MsgSnd s = DIPC__MSG_SND__INIT;
 	m->msg_snd = s;
 	m->msg_snd.id = op->id;
-	m->msg_snd.mtype = op->msg->mtype;
-	m->msg_snd.text.len = op->msg->size;
-	m->msg_snd.text.data = (uint8_t *)op->msg->data;
-	m->msg_snd.flags = op->msgflg;
+	m->msg_snd.mtype = op->msg.m->mtype;
+	m->msg_snd.text.len = op->msg.m->size;
+	m->msg_snd.text.data = (uint8_t *)op->msg.m->data;
+	m->msg_snd.flags = op->msg.flags;
 	m->env.msg_snd = &m->msg_snd;
 }
 
 static int msgsnd_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	op->id = env->msg_snd->id;
-	op->msgflg = env->msg_snd->flags;
+	op->msg.flags = env->msg_snd->flags;
 	if (env->msg_snd->text.len > DIPC_MSGMAX_MAX)
 		return -EINVAL;
-	op->msg = dipc_msg_new(env->msg_snd->mtype, env->msg_snd->text.data,
+	op->msg.m = dipc_msg_new(env->msg_snd->mtype, env->msg_snd->text.data,
 			       env->msg_snd->text.len);
 	return 0;
 }
@@ -274,18 +274,18 @@ static void msgrcv_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__MsgRcv s = DIPC__MSG_RCV__INIT;
 	m->msg_rcv = s;
 	m->msg_rcv.id = op->id;
-	m->msg_rcv.msgtyp = op->msgtyp;
-	m->msg_rcv.maxsize = op->maxsize;
-	m->msg_rcv.flags = op->msgflg;
+	m->msg_rcv.msgtyp = op->msg.msgtyp;
+	m->msg_rcv.maxsize = op->msg.maxsize;
+	m->msg_rcv.flags = op->msg.flags;
 	m->env.msg_rcv = &m->msg_rcv;
 }
 
 static int msgrcv_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	op->id = env->msg_rcv->id;
-	op->msgtyp = env->msg_rcv->msgtyp;
-	op->maxsize = env->msg_rcv->maxsize;
-	op->msgflg = env->msg_rcv->flags;
+	op->msg.msgtyp = env->msg_rcv->msgtyp;
+	op->msg.maxsize = env->msg_rcv->maxsize;
+	op->msg.flags = env->msg_rcv->flags;
 	return 0;
 }
 
@@ -294,9 +294,9 @@ static void requeue_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__MsgRequeue s = DIPC__MSG_REQUEUE__INIT;
 	m->msg_requeue = s;
 	m->msg_requeue.id = op->id;
-	m->msg_requeue.mtype = op->msg->mtype;
-	m->msg_requeue.text.len = op->msg->size;
-	m->msg_requeue.text.data = (uint8_t *)op->msg->data;
+	m->msg_requeue.mtype = op->msg.m->mtype;
+	m->msg_requeue.text.len = op->msg.m->size;
+	m->msg_requeue.text.data = (uint8_t *)op->msg.m->data;
 	m->env.msg_requeue = &m->msg_requeue;
 }
 
@@ -305,7 +305,7 @@ static int requeue_dec(const Dipc__Envelope *env, dipc_op *op)
 	op->id = env->msg_requeue->id;
 	if (env->msg_requeue->text.len > DIPC_MSGMAX_MAX)
 		return -EINVAL;
-	op->msg = dipc_msg_new(env->msg_requeue->mtype, env->msg_requeue->text.data,
+	op->msg.m = dipc_msg_new(env->msg_requeue->mtype, env->msg_requeue->text.data,
 			       env->msg_requeue->text.len);
 	return 0;
 }
@@ -315,22 +315,22 @@ static void msgctl_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__MsgCtl s = DIPC__MSG_CTL__INIT;
 	m->msg_ctl = s;
 	m->msg_ctl.id = op->id;
-	m->msg_ctl.cmd = op->cmd;
-	m->msg_ctl.set_uid = op->set_uid;
-	m->msg_ctl.set_gid = op->set_gid;
-	m->msg_ctl.set_mode = op->set_mode;
-	m->msg_ctl.set_qbytes = op->set_qbytes;
+	m->msg_ctl.cmd = op->msg.cmd;
+	m->msg_ctl.set_uid = op->msg.set_uid;
+	m->msg_ctl.set_gid = op->msg.set_gid;
+	m->msg_ctl.set_mode = op->msg.set_mode;
+	m->msg_ctl.set_qbytes = op->msg.set_qbytes;
 	m->env.msg_ctl = &m->msg_ctl;
 }
 
 static int msgctl_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	op->id = env->msg_ctl->id;
-	op->cmd = env->msg_ctl->cmd;
-	op->set_uid = env->msg_ctl->set_uid;
-	op->set_gid = env->msg_ctl->set_gid;
-	op->set_mode = env->msg_ctl->set_mode;
-	op->set_qbytes = env->msg_ctl->set_qbytes;
+	op->msg.cmd = env->msg_ctl->cmd;
+	op->msg.set_uid = env->msg_ctl->set_uid;
+	op->msg.set_gid = env->msg_ctl->set_gid;
+	op->msg.set_mode = env->msg_ctl->set_mode;
+	op->msg.set_qbytes = env->msg_ctl->set_qbytes;
 	return 0;
 }
 
@@ -339,12 +339,14 @@ static void status_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__StatusText s = DIPC__STATUS_TEXT__INIT;
 	m->status_text = s;
 	m->status_text.id = op->id;
+	m->status_text.attrs_only = op->st.attrs_only;
 	m->env.status_text = &m->status_text;
 }
 
 static int status_dec(const Dipc__Envelope *env, dipc_op *op)
 {
 	op->id = env->status_text->id;
+	op->st.attrs_only = env->status_text->attrs_only;
 	return 0;
 }
 
@@ -354,7 +356,7 @@ static void shmctl_rep_enc(const dipc_op *op, opwire_msg *m)
 {
 	Dipc__ShmCtlReply r = DIPC__SHM_CTL_REPLY__INIT;
 	Dipc__ShmidDs d = DIPC__SHMID_DS__INIT;
-	const struct dipc_shmid_ds *x = &op->sds;
+	const struct dipc_shmid_ds *x = &op->shm.ds;
 	m->shm_ctl_reply = r;
 	m->sds = d;
 	m->sds.key = x->perm.key;
@@ -373,31 +375,31 @@ static void shmctl_rep_enc(const dipc_op *op, opwire_msg *m)
 	m->sds.nattch = x->nattch;
 	m->shm_ctl_reply.result = op->result;
 	m->shm_ctl_reply.ds = &m->sds;
-	m->shm_ctl_reply.destroyed = op->destroyed;
+	m->shm_ctl_reply.destroyed = op->shm.destroyed;
 	m->env.shm_ctl_reply = &m->shm_ctl_reply;
 }
 
 static int shmctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 {
 	const Dipc__ShmidDs *d = r->shm_ctl_reply->ds;
-	memset(&op->sds, 0, sizeof(op->sds));
+	memset(&op->shm.ds, 0, sizeof(op->shm.ds));
 	if (d) {
-		op->sds.perm.key = d->key;
-		op->sds.perm.uid = d->uid;
-		op->sds.perm.gid = d->gid;
-		op->sds.perm.cuid = d->cuid;
-		op->sds.perm.cgid = d->cgid;
-		op->sds.perm.mode = d->mode;
-		op->sds.perm.seq = d->seq;
-		op->sds.segsz = d->segsz;
-		op->sds.atime = d->atime;
-		op->sds.dtime = d->dtime;
-		op->sds.ctime = d->ctime;
-		op->sds.cpid = d->cpid;
-		op->sds.lpid = d->lpid;
-		op->sds.nattch = d->nattch;
+		op->shm.ds.perm.key = d->key;
+		op->shm.ds.perm.uid = d->uid;
+		op->shm.ds.perm.gid = d->gid;
+		op->shm.ds.perm.cuid = d->cuid;
+		op->shm.ds.perm.cgid = d->cgid;
+		op->shm.ds.perm.mode = d->mode;
+		op->shm.ds.perm.seq = d->seq;
+		op->shm.ds.segsz = d->segsz;
+		op->shm.ds.atime = d->atime;
+		op->shm.ds.dtime = d->dtime;
+		op->shm.ds.ctime = d->ctime;
+		op->shm.ds.cpid = d->cpid;
+		op->shm.ds.lpid = d->lpid;
+		op->shm.ds.nattch = d->nattch;
 	}
-	op->destroyed = r->shm_ctl_reply->destroyed;
+	op->shm.destroyed = r->shm_ctl_reply->destroyed;
 	return r->shm_ctl_reply->result;
 }
 
@@ -452,13 +454,13 @@ static void semctl_rep_enc(const dipc_op *op, opwire_msg *m)
 	Dipc__SemCtlReply r = DIPC__SEM_CTL_REPLY__INIT;
 	m->sem_ctl_reply = r;
 	m->sem_ctl_reply.result = op->result;
-	ds_to_pb(&op->ds, &m->ds);
+	ds_to_pb(&op->sem.ds, &m->ds);
 	m->sem_ctl_reply.ds = &m->ds;
-	if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
-		m->u32a = g_new(uint32_t, MAX(op->nvals, 1));
-		for (unsigned i = 0; i < op->nvals; i++)
-			m->u32a[i] = op->vals[i];
-		m->sem_ctl_reply.n_vals = op->nvals;
+	if (op->type == OP_SEMARRAY && op->sem.cmd == GETALL) {
+		m->u32a = g_new(uint32_t, MAX(op->sem.nvals, 1));
+		for (unsigned i = 0; i < op->sem.nvals; i++)
+			m->u32a[i] = op->sem.vals[i];
+		m->sem_ctl_reply.n_vals = op->sem.nvals;
 		m->sem_ctl_reply.vals = m->u32a;
 	}
 	m->env.sem_ctl_reply = &m->sem_ctl_reply;
@@ -467,13 +469,13 @@ static void semctl_rep_enc(const dipc_op *op, opwire_msg *m)
 static int semctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 {
 	const Dipc__SemCtlReply *s = r->sem_ctl_reply;
-	ds_from_pb(s->ds, &op->ds);
-	if (op->type == OP_SEMARRAY && op->cmd == GETALL) {
-		if (s->n_vals > op->nvals)
+	ds_from_pb(s->ds, &op->sem.ds);
+	if (op->type == OP_SEMARRAY && op->sem.cmd == GETALL) {
+		if (s->n_vals > op->sem.nvals)
 			return -EPROTO;
 		for (unsigned i = 0; i < s->n_vals; i++)
-			op->vals[i] = (uint16_t)s->vals[i];
-		op->nvals = s->n_vals;
+			op->sem.vals[i] = (uint16_t)s->vals[i];
+		op->sem.nvals = s->n_vals;
 	}
 	return s->result;
 }
@@ -482,9 +484,9 @@ static void msgrcv_rep_enc(const dipc_op *op, opwire_msg *m)
 {
 	Dipc__MsgRcvReply r = DIPC__MSG_RCV_REPLY__INIT;
 	m->msg_rcv_reply = r;
-	m->msg_rcv_reply.mtype = op->msg->mtype;
-	m->msg_rcv_reply.text.len = op->msg->size;
-	m->msg_rcv_reply.text.data = (uint8_t *)op->msg->data;
+	m->msg_rcv_reply.mtype = op->msg.m->mtype;
+	m->msg_rcv_reply.text.len = op->msg.m->size;
+	m->msg_rcv_reply.text.data = (uint8_t *)op->msg.m->data;
 	m->msg_rcv_reply.delivered = (uint64_t)op->result;
 	m->env.msg_rcv_reply = &m->msg_rcv_reply;
 }
@@ -494,9 +496,9 @@ static int msgrcv_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 	const Dipc__MsgRcvReply *s = r->msg_rcv_reply;
 	if (s->text.len > DIPC_MSGMAX_MAX || s->delivered > s->text.len)
 		return -EPROTO;
-	dipc_msg_free(op->msg);
-	op->msg = dipc_msg_new(s->mtype, s->text.data, s->text.len);
-	op->mtype = s->mtype;
+	dipc_msg_free(op->msg.m);
+	op->msg.m = dipc_msg_new(s->mtype, s->text.data, s->text.len);
+	op->msg.mtype = s->mtype;
 	return (int)s->delivered;
 }
 
@@ -507,21 +509,21 @@ static void msgctl_rep_enc(const dipc_op *op, opwire_msg *m)
 	m->msg_ctl_reply = r;
 	m->mds = d;
 	m->msg_ctl_reply.result = op->result;
-	m->mds.key = op->mds.perm.key;
-	m->mds.uid = op->mds.perm.uid;
-	m->mds.gid = op->mds.perm.gid;
-	m->mds.cuid = op->mds.perm.cuid;
-	m->mds.cgid = op->mds.perm.cgid;
-	m->mds.mode = op->mds.perm.mode;
-	m->mds.seq = op->mds.perm.seq;
-	m->mds.stime = op->mds.stime;
-	m->mds.rtime = op->mds.rtime;
-	m->mds.ctime = op->mds.ctime;
-	m->mds.cbytes = op->mds.cbytes;
-	m->mds.qnum = op->mds.qnum;
-	m->mds.qbytes = op->mds.qbytes;
-	m->mds.lspid = op->mds.lspid;
-	m->mds.lrpid = op->mds.lrpid;
+	m->mds.key = op->msg.ds.perm.key;
+	m->mds.uid = op->msg.ds.perm.uid;
+	m->mds.gid = op->msg.ds.perm.gid;
+	m->mds.cuid = op->msg.ds.perm.cuid;
+	m->mds.cgid = op->msg.ds.perm.cgid;
+	m->mds.mode = op->msg.ds.perm.mode;
+	m->mds.seq = op->msg.ds.perm.seq;
+	m->mds.stime = op->msg.ds.stime;
+	m->mds.rtime = op->msg.ds.rtime;
+	m->mds.ctime = op->msg.ds.ctime;
+	m->mds.cbytes = op->msg.ds.cbytes;
+	m->mds.qnum = op->msg.ds.qnum;
+	m->mds.qbytes = op->msg.ds.qbytes;
+	m->mds.lspid = op->msg.ds.lspid;
+	m->mds.lrpid = op->msg.ds.lrpid;
 	m->msg_ctl_reply.ds = &m->mds;
 	m->env.msg_ctl_reply = &m->msg_ctl_reply;
 }
@@ -529,23 +531,23 @@ static void msgctl_rep_enc(const dipc_op *op, opwire_msg *m)
 static int msgctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 {
 	const Dipc__MsqidDs *d = r->msg_ctl_reply->ds;
-	memset(&op->mds, 0, sizeof(op->mds));
+	memset(&op->msg.ds, 0, sizeof(op->msg.ds));
 	if (d) {
-		op->mds.perm.key = d->key;
-		op->mds.perm.uid = d->uid;
-		op->mds.perm.gid = d->gid;
-		op->mds.perm.cuid = d->cuid;
-		op->mds.perm.cgid = d->cgid;
-		op->mds.perm.mode = d->mode;
-		op->mds.perm.seq = d->seq;
-		op->mds.stime = d->stime;
-		op->mds.rtime = d->rtime;
-		op->mds.ctime = d->ctime;
-		op->mds.cbytes = d->cbytes;
-		op->mds.qnum = d->qnum;
-		op->mds.qbytes = d->qbytes;
-		op->mds.lspid = d->lspid;
-		op->mds.lrpid = d->lrpid;
+		op->msg.ds.perm.key = d->key;
+		op->msg.ds.perm.uid = d->uid;
+		op->msg.ds.perm.gid = d->gid;
+		op->msg.ds.perm.cuid = d->cuid;
+		op->msg.ds.perm.cgid = d->cgid;
+		op->msg.ds.perm.mode = d->mode;
+		op->msg.ds.perm.seq = d->seq;
+		op->msg.ds.stime = d->stime;
+		op->msg.ds.rtime = d->rtime;
+		op->msg.ds.ctime = d->ctime;
+		op->msg.ds.cbytes = d->cbytes;
+		op->msg.ds.qnum = d->qnum;
+		op->msg.ds.qbytes = d->qbytes;
+		op->msg.ds.lspid = d->lspid;
+		op->msg.ds.lrpid = d->lrpid;
 	}
 	return r->msg_ctl_reply->result;
 }
@@ -554,23 +556,23 @@ static void status_rep_enc(const dipc_op *op, opwire_msg *m)
 {
 	Dipc__StatusTextReply r = DIPC__STATUS_TEXT_REPLY__INIT;
 	m->status_text_reply = r;
-	m->status_text_reply.text = op->text ? op->text : "";
-	m->status_text_reply.uid = op->st_uid;
-	m->status_text_reply.gid = op->st_gid;
-	m->status_text_reply.mode = op->st_mode;
-	m->status_text_reply.size = op->size;
+	m->status_text_reply.text = op->st.text ? op->st.text : "";
+	m->status_text_reply.uid = op->st.uid;
+	m->status_text_reply.gid = op->st.gid;
+	m->status_text_reply.mode = op->st.mode;
+	m->status_text_reply.size = op->st.size;
 	m->env.status_text_reply = &m->status_text_reply;
 }
 
 static int status_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 {
 	const Dipc__StatusTextReply *s = r->status_text_reply;
-	g_free(op->text);
-	op->text = g_strdup(s->text ? s->text : "");
-	op->st_uid = s->uid;
-	op->st_gid = s->gid;
-	op->st_mode = s->mode;
-	op->size = s->size;
+	g_free(op->st.text);
+	op->st.text = g_strdup(s->text ? s->text : "");
+	op->st.uid = s->uid;
+	op->st.gid = s->gid;
+	op->st.mode = s->mode;
+	op->st.size = s->size;
 	return 0;
 }
 

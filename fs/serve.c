@@ -18,17 +18,84 @@
 #include "node.h"
 #include "opwire.h"
 
+/* ---- the peer origin: parked ops by (connection, request id) ----------- */
+
+static guint remote_key_hash(gconstpointer p)
+{
+	const dipc_remote_key *k = p;
+	return g_direct_hash(k->conn) ^ (guint)(k->req * 2654435761u);
+}
+
+static gboolean remote_key_equal(gconstpointer a, gconstpointer b)
+{
+	const dipc_remote_key *x = a, *y = b;
+	return x->conn == y->conn && x->req == y->req;
+}
+
+GHashTable *parked_table_new(void)
+{
+	return g_hash_table_new(remote_key_hash, remote_key_equal);
+}
+
+/* A parked op can be ended by its peer (Cancel) or by its connection's end. */
+static void peer_parked(dipc_op *op, bool parked)
+{
+	GHashTable *t = op->node->parked_remote;
+
+	if (!op->from.peer.conn)
+		return;
+	if (parked)
+		g_hash_table_insert(t, &op->from.peer, op);
+	else
+		g_hash_table_remove(t, &op->from.peer);
+}
+
+static const dipc_origin peer_origin = {
+	.name = "peer",
+	.parked = peer_parked,
+};
+
+static void parked_cancel_remote(dipc_node *n, dipc_conn *c, uint64_t req_id)
+{
+	dipc_remote_key k = { c, req_id };
+	dipc_op *op = g_hash_table_lookup(n->parked_remote, &k);
+	if (op)
+		op_interrupt(op);
+}
+
+/* Cancel every op parked on behalf of conn (it closed): nobody to answer. */
+static void parked_conn_closed(dipc_node *n, dipc_conn *c)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	GSList *ops = NULL;
+
+	g_hash_table_iter_init(&it, n->parked_remote);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (((dipc_remote_key *)k)->conn == c)
+			ops = g_slist_prepend(ops, v);
+	for (GSList *l = ops; l; l = l->next) {
+		dipc_op *op = l->data;
+		g_hash_table_remove(n->parked_remote, &op->from.peer);
+		op->from.peer.conn = NULL;
+		op_unpark(op, -ECONNRESET);
+	}
+	g_slist_free(ops);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
 static void peer_done(dipc_op *op)
 {
 	int r = -ECONNRESET;
-	if (op->from.conn) {
+	if (op->from.peer.conn) {
 		g_autoptr(opwire_msg) m = opwire_reply(op);
-		r = dipc_conn_reply(op->from.conn, op->from.req, opwire_env(m));
+		r = dipc_conn_reply(op->from.peer.conn, op->from.peer.req, opwire_env(m));
 	}
 	/* A received message that cannot even be sent to the receiver's node
 	 * goes back to its queue. */
-	if (r < 0 && op->type == OP_MSGRCV && op->result >= 0 && op->msg)
-		msg_give_back(op->node, op->id, g_steal_pointer(&op->msg));
+	if (r < 0 && op->type == OP_MSGRCV && op->result >= 0 && op->msg.m)
+		msg_give_back(op->node, op->id, g_steal_pointer(&op->msg.m));
 	op_free(op);
 }
 
@@ -57,8 +124,9 @@ void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 	dipc_op *op = op_new(n, OP_SEMOP);
 	r = opwire_parse_request(env, op);
 	g_strlcpy(op->who.node, peer, sizeof(op->who.node));
-	op->from.conn = c;
-	op->from.req = env->req_id;
+	op->origin = &peer_origin;
+	op->from.peer.conn = c;
+	op->from.peer.req = env->req_id;
 	op->done = peer_done;
 	if (r < 0) {
 		op_complete(op, r);

@@ -129,7 +129,7 @@ static inline shm_state *shm_st(dipc_node *n)
 
 static inline fuse_ino_t shm_ino(int32_t id)
 {
-	return fuse_obj_ino(DIPC_KIND_SHM, id);
+	return ns_obj_ino(DIPC_KIND_SHM, id);
 }
 
 /* ---- shm_copy.c ---- */

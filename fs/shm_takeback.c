@@ -467,7 +467,7 @@ bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id)
 
 static void detach_done(dipc_op *op)
 {
-	if (op->result >= 0 && op->destroyed)
+	if (op->result >= 0 && op->shm.destroyed)
 		shmglue_segment_gone(op->node, op->id);
 	op_free(op);
 }
@@ -479,8 +479,8 @@ static void detach_send(dipc_node *n, int32_t tgid, int32_t id, unsigned count)
 	op->who.pid = tgid;
 	op->who.caps = DIPC_CAPS_ALL;
 	op->id = id;
-	op->cmd = DIPC_SHM_CMD_DETACH;
-	op->val = (int32_t)count;
+	op->shm.cmd = DIPC_SHM_CMD_DETACH;
+	op->shm.count = (int32_t)count;
 	op->done = detach_done;
 	route_op(op);
 }

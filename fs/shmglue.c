@@ -86,33 +86,33 @@ void exec_shm(dipc_op *op, dipc_obj *o)
 	dipc_shmseg *seg = o->shm;
 	int r;
 
-	switch (op->cmd) {
+	switch (op->shm.cmd) {
 	case DIPC_SHM_CMD_ATTACH:
-		r = dipc_shmseg_attach(seg, &op->who, op->flags, op->fork, &op->sds);
+		r = dipc_shmseg_attach(seg, &op->who, op->shm.flags, op->shm.fork, &op->shm.ds);
 		break;
 	case DIPC_SHM_CMD_DETACH:
-		dipc_shmseg_detach(seg, op->who.node, op->who.pid, (unsigned)MAX(op->val, 0));
+		dipc_shmseg_detach(seg, op->who.node, op->who.pid, (unsigned)MAX(op->shm.count, 0));
 		r = 0;
 		break;
 	default: {
 		struct dipc_shmid_ds in = { 0 };
-		in.perm.uid = op->set_uid;
-		in.perm.gid = op->set_gid;
-		in.perm.mode = op->set_mode;
-		r = dipc_shmseg_ctl(seg, &op->who, op->cmd, &in, &op->sds);
-		if (r == 0 && op->cmd == IPC_RMID && !dipc_shmseg_gone(seg)) {
+		in.perm.uid = op->shm.set_uid;
+		in.perm.gid = op->shm.set_gid;
+		in.perm.mode = op->shm.set_mode;
+		r = dipc_shmseg_ctl(seg, &op->who, op->shm.cmd, &in, &op->shm.ds);
+		if (r == 0 && op->shm.cmd == IPC_RMID && !dipc_shmseg_gone(seg)) {
 			/* the key is free again: other nodes may create it */
 			g_hash_table_remove(n->owned_keys, &o->slot);
 			o->key = IPC_PRIVATE;
 			obj_rekey(n, o);
 		}
-		if (r == 0 && (op->cmd == SHM_STAT || op->cmd == 15 /* SHM_STAT_ANY */))
+		if (r == 0 && (op->shm.cmd == SHM_STAT || op->shm.cmd == 15 /* SHM_STAT_ANY */))
 			r = o->id;
 		break;
 	}
 	}
 	if (r >= 0 && dipc_shmseg_gone(seg)) {
-		op->destroyed = true;
+		op->shm.destroyed = true;
 		shmglue_destroy(n, o->id);
 		obj_destroy(n, o);
 	}

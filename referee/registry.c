@@ -529,6 +529,15 @@ const dipc_reg_object *dipc_registry_resolve(const dipc_registry *r, int32_t id)
 	return g_hash_table_lookup(r->by_id, GINT_TO_POINTER(id));
 }
 
+const dipc_reg_object *dipc_registry_find(const dipc_registry *r, int32_t kind, int32_t key)
+{
+	uint64_t kk = kk_of(kind, key);
+
+	if (key == 0) /* private objects have no key to be found by */
+		return NULL;
+	return g_hash_table_lookup(r->by_key, &kk);
+}
+
 int dipc_registry_removed(dipc_registry *r, const char *node, int32_t id)
 {
 	reg_obj *o = g_hash_table_lookup(r->by_id, GINT_TO_POINTER(id));

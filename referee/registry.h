@@ -83,6 +83,9 @@ int dipc_registry_abort(dipc_registry *r, const char *node, int32_t kind, int32_
 			uint64_t now);
 /* NULL if no object has this id. */
 const dipc_reg_object *dipc_registry_resolve(const dipc_registry *r, int32_t id);
+/* The registered object of kind with key, NULL if none (reservations do
+ * not count, and nothing is reserved: a name lookup, not a creation). */
+const dipc_reg_object *dipc_registry_find(const dipc_registry *r, int32_t kind, int32_t key);
 /* -EINVAL unknown id, -EPERM not the owner. */
 int dipc_registry_removed(dipc_registry *r, const char *node, int32_t id);
 /* The object stays but its key is free again (shm IPC_RMID while attached:

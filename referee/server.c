@@ -281,9 +281,28 @@ static void do_lookup(ref_server *rf, dipc_conn *c, ref_node *n, const Dipc__Env
 	send_lookup_answer(rf, c, env->req_id, &a);
 }
 
+/* What a ListObjects asks for: the one object a name lookup names (key, or
+ * else id), or every object of a kind for readdir. */
+static GPtrArray *list_select(ref_server *rf, const Dipc__ListObjects *lo)
+{
+	const dipc_reg_object *o;
+	GPtrArray *objs;
+
+	if (!lo->key && !lo->id)
+		return dipc_registry_list(rf->reg, lo->kind);
+	objs = g_ptr_array_new();
+	if (lo->key)
+		o = dipc_registry_find(rf->reg, lo->kind, lo->key);
+	else
+		o = dipc_registry_resolve(rf->reg, lo->id);
+	if (o && (!lo->kind || o->kind == lo->kind))
+		g_ptr_array_add(objs, (gpointer)o);
+	return objs;
+}
+
 static void do_list(ref_server *rf, dipc_conn *c, const Dipc__Envelope *env)
 {
-	g_autoptr(GPtrArray) objs = dipc_registry_list(rf->reg, env->list_objects->kind);
+	g_autoptr(GPtrArray) objs = list_select(rf, env->list_objects);
 	Dipc__ObjectEntry *entries = g_new0(Dipc__ObjectEntry, MAX(objs->len, 1u));
 	Dipc__ObjectEntry **ptrs = g_new0(Dipc__ObjectEntry *, MAX(objs->len, 1u));
 	Dipc__ObjectList ol = DIPC__OBJECT_LIST__INIT;

@@ -14,7 +14,7 @@
  *
  * Routing.
  *   xxxget(key, ..., flags)  distributed when flags carry IPC_DIPC (010000) or
- *                            the key policy selects the key (policy.c);
+ *                            the key policy selects the key (keys.c);
  *                            otherwise the kernel gets the call unchanged.
  *   every call taking an id  distributed when dipc_is_id(id): cluster ids keep
  *                            their low 15 bits in [0x7f00, 0x7fff], a range

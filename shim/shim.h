@@ -8,12 +8,15 @@
  *
  *   shim.c    the table of real libc functions, the control fd of the mount,
  *             logging, the ioctl helpers, the common xxxget() routing
- *   policy.c  which keys are distributed without IPC_DIPC
+ *   keys.c    which keys are distributed without IPC_DIPC (the grammar is
+ *             common/policy.c, shared with the daemon)
  *   sem.c     semget / semop / semtimedop / semctl
  *   msg.c     msgget / msgsnd / msgrcv / msgctl
  *   signals.c sigaction and its relatives: the application's handlers run
  *             through a trampoline that counts them (msgsnd/msgrcv restart)
  *   dlopen.c  dlopen, so that RTLD_DEEPBIND cannot hide the shim
+ *   shm.c     shmget / shmat / shmdt / shmctl, the SIGSEGV handler, the helper
+ *   pageio.c  read/write/recv/send...: segment pages touched before the call
  *
  * Conventions: internal helpers return -errno (or a value >= 0); errno is
  * only set at the edge, in the interposed function, and an interposed
@@ -34,6 +37,7 @@
 #include <time.h>
 
 #include "dipc_abi.h"
+#include "policy.h"
 
 /* The interposed functions are the only exported symbols. */
 #define DIPC_EXPORT __attribute__((visibility("default")))
@@ -79,6 +83,13 @@ void dipc_init(void);
 void dipc_signals_take_segv(void (*handler)(int, siginfo_t *, void *));
 /* Run the program's SIGSEGV action for a fault that is not the shim's. */
 void dipc_signals_chain_segv(int sig, siginfo_t *info, void *uc);
+
+/* ---- segment pages under syscalls (shm.c, for pageio.c) ------------------- */
+
+/* Fault in the segment pages of [buf, buf + len) as the program's access
+ * would (for writing unless write is false or the attach is SHM_RDONLY);
+ * true when the buffer touched any attach.  Async-signal-safe. */
+bool dipc_shm_touch(const void *buf, size_t len, bool write);
 
 /* ---- logging ------------------------------------------------------------ */
 
@@ -141,27 +152,7 @@ int dipc_get(int kind, key_t key, int flags, uint64_t size);
 /* Fill the common header of every request. */
 void dipc_hdr_init(struct dipc_ioc_hdr *hdr);
 
-/* ---- key policy (policy.c) ---------------------------------------------- */
-
-/* The first line of MOUNT/.policy must fit in DIPC_POLICY_MAX_TEXT - 1 bytes,
- * which cannot hold more than DIPC_POLICY_MAX_ITEMS items ("1,1,..."). */
-#define DIPC_POLICY_MAX_TEXT 4096
-#define DIPC_POLICY_MAX_ITEMS (DIPC_POLICY_MAX_TEXT / 2)
-
-struct dipc_policy {
-	unsigned n; /* ranges in use; 0 = "none" */
-	struct {
-		uint32_t lo, hi; /* inclusive, keys as unsigned 32-bit */
-	} range[DIPC_POLICY_MAX_ITEMS];
-};
-
-/* Parse a policy string ("none" | "all" | items) into *ret.  Returns 0, or
- * -EINVAL with *ret_why pointing to a static explanation and *ret left as
- * "none".  Pure: no environment, no files, no logging. */
-int dipc_policy_parse(const char *s, struct dipc_policy *ret, const char **ret_why);
-
-/* Does p select key? */
-bool dipc_policy_match(const struct dipc_policy *p, key_t key);
+/* ---- key policy (keys.c; the grammar is common/policy.c) ---------------- */
 
 /* Is this xxxget() distributed?  True when flags carry IPC_DIPC; otherwise
  * the policy decides (DIPC_KEYS, else MOUNT/.policy, loaded once, lazily). */

@@ -20,13 +20,9 @@
  * a grant older than that is not applied (the access faults again).
  *
  * Syscalls that write into (or read from) a segment page (read, recv, ...)
- * would fail with EFAULT instead of faulting: their wrappers touch the pages
- * first, and retry once more if a take-back slipped in between.
+ * would fail with EFAULT instead of faulting: their wrappers (pageio.c)
+ * touch the pages first, through dipc_shm_touch() here.
  */
-/* pread and pread64 (pwrite, pwrite64) are both interposed: no LFS
- * redirection of one name to the other here (off_t is 64-bit anyway). */
-#undef _FILE_OFFSET_BITS
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -38,8 +34,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -724,129 +718,77 @@ DIPC_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 
 /* ---- syscalls that touch segment pages ------------------------------------ */
 
-/* Fault in (for writing, or reading) the segment pages of [buf, buf + len)
- * the way a program's own access would: through the handler. */
-static bool touch(const void *buf, size_t len, bool write)
+/* The first of the n attaches (kept in slot order, as att_find() scans)
+ * that holds a; with cand NULL, att_find() itself. */
+static struct att *first_holder(struct att *const *cand, int n, uintptr_t a)
 {
-	if (atomic_load_explicit(&natts, memory_order_relaxed) == 0 || !buf || !len)
-		return false;
-	uintptr_t a = (uintptr_t)buf, end = a + len;
+	if (!cand)
+		return att_find(a);
+	for (int i = 0; i < n; i++)
+		if (a >= cand[i]->start && a < cand[i]->start + cand[i]->len)
+			return cand[i];
+	return NULL;
+}
+
+/* Touch the pages of attach t inside [a, end) that t is the first holder
+ * of, at max(a, page start), as the program's own access would. */
+static bool touch_att(struct att *t, uintptr_t a, uintptr_t end, bool write,
+		      struct att *const *cand, int n)
+{
+	uintptr_t lo = t->start > a ? t->start : a;
+	uintptr_t hi = t->start + t->len < end ? t->start + t->len : end;
 	bool any = false;
-	if (end < a)
-		end = UINTPTR_MAX;
-	for (uintptr_t p = a & ~(uintptr_t)(PAGE - 1); p < end; p += PAGE) {
-		struct att *t = att_find(p < a ? a : p);
-		if (!t)
-			continue;
-		any = true;
-		volatile char *c = (volatile char *)(p < a ? a : p);
+
+	for (uintptr_t p = lo & ~(uintptr_t)(PAGE - 1); p < hi; p += PAGE) {
+		uintptr_t x = p < a ? a : p;
+		if (first_holder(cand, n, x) != t)
+			continue; /* an earlier attach holds it */
+		volatile char *c = (volatile char *)x;
 		if (write && !t->rdonly)
 			__atomic_fetch_add((char *)c, 0, __ATOMIC_RELAXED);
 		else
 			(void)*c;
+		any = true;
 	}
 	return any;
 }
 
-#define REAL(name, type) static type real_##name;
-#define RESOLVE(name, type)                                                    \
-	do {                                                                   \
-		if (!real_##name)                                              \
-			real_##name = (type)dlsym(RTLD_NEXT, #name);           \
-	} while (0)
-
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
-typedef ssize_t (*recv_fn)(int, void *, size_t, int);
-typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
-typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-
-REAL(read, read_fn)
-REAL(pread, pread_fn)
-REAL(pread64, pread_fn)
-REAL(write, write_fn)
-REAL(pwrite, pwrite_fn)
-REAL(pwrite64, pwrite_fn)
-REAL(recv, recv_fn)
-REAL(recvfrom, recvfrom_fn)
-REAL(send, send_fn)
-REAL(sendto, sendto_fn)
-
-/* Run call with the pages touched first; once more after an EFAULT that a
- * take-back between the touch and the call may have caused. */
-#define WITH_PAGES(buf, len, write, call)                                       \
-	do {                                                                   \
-		ssize_t r_;                                                    \
-		for (int try_ = 0;; try_++) {                                  \
-			bool seg_ = touch((buf), (len), (write));              \
-			r_ = (call);                                           \
-			if (!(r_ < 0 && errno == EFAULT && seg_ && try_ < 8)) \
-				break;                                         \
-		}                                                              \
-		return r_;                                                     \
-	} while (0)
-
-DIPC_EXPORT ssize_t read(int fd, void *buf, size_t len)
+/* Fault in (for writing, or reading) the segment pages of [buf, buf + len)
+ * the way a program's own access would: through the handler.  Each page of
+ * the buffer that lies in an attach is touched once, at max(buf, page
+ * start), through the first attach in slot order that holds that address
+ * (attaches overlap only after a partial SHM_REMAP).
+ *
+ * The table is scanned once per call for the attaches that overlap the
+ * buffer, and only their pages are visited: a read into a large private
+ * buffer costs one scan, not one per page (and a huge len no longer walks
+ * the address space).  A buffer over more than TOUCH_CAND attaches asks
+ * att_find() page by page which attach comes first.
+ * Async-signal-safe: no locks, no heap. */
+#define TOUCH_CAND 16
+bool dipc_shm_touch(const void *buf, size_t len, bool write)
 {
-	RESOLVE(read, read_fn);
-	WITH_PAGES(buf, len, true, real_read(fd, buf, len));
-}
+	if (atomic_load_explicit(&natts, memory_order_relaxed) == 0 || !buf || !len)
+		return false;
+	uintptr_t a = (uintptr_t)buf, end = a + len;
+	struct att *cand[TOUCH_CAND];
+	int n = 0;
+	bool any = false, spilled = false;
+	if (end < a)
+		end = UINTPTR_MAX;
 
-DIPC_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
-{
-	RESOLVE(pread, pread_fn);
-	WITH_PAGES(buf, len, true, real_pread(fd, buf, len, off));
-}
-
-DIPC_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off)
-{
-	RESOLVE(pread64, pread_fn);
-	WITH_PAGES(buf, len, true, real_pread64(fd, buf, len, off));
-}
-
-DIPC_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
-{
-	RESOLVE(recv, recv_fn);
-	WITH_PAGES(buf, len, true, real_recv(fd, buf, len, flags));
-}
-
-DIPC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa,
-			     socklen_t *salen)
-{
-	RESOLVE(recvfrom, recvfrom_fn);
-	WITH_PAGES(buf, len, true, real_recvfrom(fd, buf, len, flags, sa, salen));
-}
-
-DIPC_EXPORT ssize_t write(int fd, const void *buf, size_t len)
-{
-	RESOLVE(write, write_fn);
-	WITH_PAGES(buf, len, false, real_write(fd, buf, len));
-}
-
-DIPC_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	RESOLVE(pwrite, pwrite_fn);
-	WITH_PAGES(buf, len, false, real_pwrite(fd, buf, len, off));
-}
-
-DIPC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
-{
-	RESOLVE(pwrite64, pwrite_fn);
-	WITH_PAGES(buf, len, false, real_pwrite64(fd, buf, len, off));
-}
-
-DIPC_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
-{
-	RESOLVE(send, send_fn);
-	WITH_PAGES(buf, len, false, real_send(fd, buf, len, flags));
-}
-
-DIPC_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
-			   const struct sockaddr *sa, socklen_t salen)
-{
-	RESOLVE(sendto, sendto_fn);
-	WITH_PAGES(buf, len, false, real_sendto(fd, buf, len, flags, sa, salen));
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *t = atomic_load_explicit(&atts[i], memory_order_acquire);
+		if (!t || t->start >= end || t->start + t->len <= a)
+			continue;
+		if (n < TOUCH_CAND)
+			cand[n++] = t;
+		else
+			spilled = true;
+		if (spilled)
+			any |= touch_att(t, a, end, write, NULL, 0);
+	}
+	for (int i = 0; i < n; i++)
+		any |= touch_att(cand[i], a, end, write, spilled ? NULL : cand, n);
+	return any;
 }

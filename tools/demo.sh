@@ -219,6 +219,10 @@ done
 [ -e "$TMP/node2/$SHMFILE" ] || die "the segment never appeared"
 say "ls -l $TMP/node2/shm   (the segment, seen from node2: its exact size)"
 ls -l "$TMP/node2/shm"
+# The coordinator removes the segment once the workers have reported, so its
+# page holders are shown now: node1 wrote A and B, nobody else holds a page.
+say "cat $TMP/node1/shmstat/${SHMFILE#shm/}   (who holds which pages, before the workers)"
+cat "$TMP/node1/shmstat/${SHMFILE#shm/}"
 say "node2: two workers compute C's rows straight into the segment"
 on node2 "$MATMUL" worker 0 "$SHMKEY" 2>&1 | sed -u 's/^/    [node2] /' &
 W0=$!
@@ -226,8 +230,6 @@ on node2 "$MATMUL" worker 1 "$SHMKEY" 2>&1 | sed -u 's/^/    [node2] /' &
 W1=$!
 wait "$W0" || die "worker 0 failed"
 wait "$W1" || die "worker 1 failed"
-say "cat $TMP/node1/shmstat/${SHMFILE#shm/}   (who holds which pages, after the workers)"
-cat "$TMP/node1/shmstat/${SHMFILE#shm/}" || true
 wait "$COORD" || { cat "$TMP/coord.out"; die "matmul coordinator failed"; }
 EXAMPLE_PIDS=()
 sed 's/^/    [node1] /' "$TMP/coord.out"

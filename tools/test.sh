@@ -25,9 +25,10 @@ die() { printf '\033[31mtest: %s\033[0m\n' "$*" >&2; exit 1; }
 
 . "$REPO/tools/common.sh"
 # the build, plus the test drivers, the language runtimes, Redis (bench),
-# setpriv/nsenter (util-linux) and ip netns (iproute2)
-ensure_packages "${BUILD_PKGS[@]}" python3-pytest python3-sysv-ipc php8.2-cli perl \
-	redis-server util-linux iproute2
+# setpriv/nsenter (util-linux), ip netns (iproute2), man and systemd-analyze
+# (the installed pages and units), and the Debian package tools
+ensure_packages "${BUILD_PKGS[@]}" "${INSTALL_TEST_PKGS[@]}" "${DEB_PKGS[@]}" \
+	python3-pytest python3-sysv-ipc php8.2-cli perl redis-server util-linux iproute2
 build_tree
 
 # Some tests run programs as nobody (setpriv), through the shim in $BUILD.

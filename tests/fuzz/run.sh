@@ -33,16 +33,14 @@ fi
 ninja -C "$FUZZ_BUILD" common/libdipccommon.a common/libdipcengine.a proto/libdipcproto.a >/dev/null
 
 DEPS=$(pkg-config --cflags --libs glib-2.0 libuv libprotobuf-c libsodium)
-INC=(-I"$REPO/common" -I"$REPO/shim" -I"$FUZZ_BUILD" -I"$FUZZ_BUILD/proto")
+INC=(-I"$REPO/common" -I"$FUZZ_BUILD" -I"$FUZZ_BUILD/proto")
 LIBS=("$FUZZ_BUILD/common/libdipccommon.a" "$FUZZ_BUILD/common/libdipcengine.a"
       "$FUZZ_BUILD/proto/libdipcproto.a")
 mkdir -p "$FUZZ_BUILD/fuzz" "$FUZZ_BUILD/artifacts"
 for t in "${TARGETS[@]}"; do
-	extra=()
-	[ "$t" = policy ] && extra=("$REPO/shim/policy.c")
 	# shellcheck disable=SC2086
 	clang -g -O1 -D_GNU_SOURCE $SAN -fsanitize=fuzzer "${INC[@]}" \
-		"$REPO/tests/fuzz/fuzz_$t.c" "${extra[@]}" "${LIBS[@]}" $DEPS -ldl \
+		"$REPO/tests/fuzz/fuzz_$t.c" "${LIBS[@]}" $DEPS -ldl \
 		-o "$FUZZ_BUILD/fuzz/fuzz_$t"
 done
 

@@ -492,8 +492,8 @@ static void test_policy(void)
 	const char *good[] = { "none", "all", "", "  none  ", "private", "0x1234",
 			       "4660, 0x10-0x20, private", "0 - 5", "011064",
 			       "0xffffffff", "1,2,3",
-			       /* the shim's white space, '\v' too (fuzz_policy found
-				* the daemon refusing what the shim accepts) */
+			       /* the grammar's white space, '\v' too (fuzz_policy
+				* found the daemon's old copy refusing it) */
 			       "\v", "\v5\f", "\v0x10 -\v0x20,\r7" };
 	const char *bad[] = { "none,1", "x", "1,", ",1", "-5", "0x100000000", "5-",
 			      "5-3", "1 2", "08", "Private", "all private", "0x" };
@@ -504,7 +504,8 @@ static void test_policy(void)
 		if (!dipc_policy_valid(good[i], &e))
 			g_error("'%s' rejected: %s", good[i], e->message);
 	}
-	/* As many items as the shim takes (2048), and not one more. */
+	/* As many items as the grammar takes (2048; the daemon's old copy
+	 * stopped at 128), and not one more. */
 	{
 		GString *many = g_string_new("1");
 		GError *e = NULL;

@@ -101,8 +101,8 @@ static int decode(const dipc_ioc_row *row, unsigned cmd, const void *in, size_t 
 		g_assert_true(op->node == node);
 		g_assert_cmpuint(op->type, >=, OP_GET);
 		g_assert_cmpuint(op->type, <=, OP_SHMCTL);
-		if (op->ctl)
-			ctl_set_busy(op->ctl, false);
+		if (op->from.fuse.ctl)
+			ctl_set_busy(op->from.fuse.ctl, false);
 		op_free(op);
 	} else if (r == DIPC_IOC_ANSWERED) {
 		g_assert_null(op);
@@ -411,7 +411,7 @@ static void test_msg_staged_fields(void)
 	};
 	dipc_op *op = NULL;
 	g_assert_cmpint(row_for(DIPC_IOC_MSGRCV_STAGED)->decode(&call, &op), ==, 0);
-	g_assert_true(op->ctl == ctl);
+	g_assert_true(op->from.fuse.ctl == ctl);
 	g_assert_cmpint(DECODE(DIPC_IOC_MSGRCV_STAGED, r, ctl), ==, -EBUSY);
 	s->msgsz = 0;
 	g_assert_cmpint(DECODE(DIPC_IOC_MSGSND_STAGED, s, ctl), ==, -EINVAL);

@@ -49,13 +49,10 @@ static dipc_op *op_of(enum dipc_op_type type)
 	return op;
 }
 
+/* The daemon's own op_free: it frees the payload its type names. */
 static void op_drop(dipc_op *op)
 {
-	g_free(op->sops);
-	g_free(op->vals);
-	dipc_msg_free(op->msg);
-	g_free(op->text);
-	g_free(op);
+	op_free(op);
 }
 
 /* The request at the owner: a fresh op parsed from the wire. */
@@ -93,13 +90,13 @@ static int back_at_caller(const dipc_op *owner, dipc_op *caller)
 static void test_get(void)
 {
 	dipc_op *op = op_of(OP_GET);
-	op->flags = IPC_CREAT | 0640;
-	op->size = 1u << 20;
-	op->kind = DIPC_KIND_SHM;
+	op->get.flags = IPC_CREAT | 0640;
+	op->get.size = 1u << 20;
+	op->get.kind = DIPC_KIND_SHM;
 	dipc_op *o = at_owner(op, 0);
-	g_assert_cmpint(o->flags, ==, IPC_CREAT | 0640);
-	g_assert_cmpuint(o->size, ==, 1u << 20);
-	g_assert_cmpint(o->kind, ==, DIPC_KIND_SHM);
+	g_assert_cmpint(o->get.flags, ==, IPC_CREAT | 0640);
+	g_assert_cmpuint(o->get.size, ==, 1u << 20);
+	g_assert_cmpint(o->get.kind, ==, DIPC_KIND_SHM);
 	o->result = op->id;
 	g_assert_cmpint(back_at_caller(o, op), ==, op->id);
 	op_drop(o);
@@ -109,16 +106,16 @@ static void test_get(void)
 static void test_semop(void)
 {
 	dipc_op *op = op_of(OP_SEMOP);
-	op->nsops = 3;
-	op->sops = g_new0(struct dipc_sembuf, 3);
-	op->sops[0] = (struct dipc_sembuf){ 0, -1, SEM_UNDO };
-	op->sops[1] = (struct dipc_sembuf){ 7, 5, IPC_NOWAIT };
-	op->sops[2] = (struct dipc_sembuf){ 65535, -32768, 0 };
+	op->sem.nsops = 3;
+	op->sem.sops = g_new0(struct dipc_sembuf, 3);
+	op->sem.sops[0] = (struct dipc_sembuf){ 0, -1, SEM_UNDO };
+	op->sem.sops[1] = (struct dipc_sembuf){ 7, 5, IPC_NOWAIT };
+	op->sem.sops[2] = (struct dipc_sembuf){ 65535, -32768, 0 };
 	op->timeout_ns = 1500000000;
 	dipc_op *o = at_owner(op, 0);
-	g_assert_cmpuint(o->nsops, ==, 3);
+	g_assert_cmpuint(o->sem.nsops, ==, 3);
 	g_assert_cmpint(o->timeout_ns, ==, 1500000000);
-	g_assert_cmpmem(o->sops, 3 * sizeof(*o->sops), op->sops, 3 * sizeof(*op->sops));
+	g_assert_cmpmem(o->sem.sops, 3 * sizeof(*o->sem.sops), op->sem.sops, 3 * sizeof(*op->sem.sops));
 	o->result = 0;
 	g_assert_cmpint(back_at_caller(o, op), ==, 0);
 	o->result = -EAGAIN;
@@ -130,29 +127,29 @@ static void test_semop(void)
 static void test_semctl(void)
 {
 	dipc_op *op = op_of(OP_SEMCTL);
-	op->cmd = IPC_SET;
-	op->semnum = 3;
-	op->val = 77;
-	op->set_uid = 5;
-	op->set_gid = 6;
-	op->set_mode = 0604;
+	op->sem.cmd = IPC_SET;
+	op->sem.semnum = 3;
+	op->sem.val = 77;
+	op->sem.set_uid = 5;
+	op->sem.set_gid = 6;
+	op->sem.set_mode = 0604;
 	dipc_op *o = at_owner(op, 0);
-	g_assert_cmpint(o->cmd, ==, IPC_SET);
-	g_assert_cmpint(o->semnum, ==, 3);
-	g_assert_cmpint(o->val, ==, 77);
-	g_assert_cmpuint(o->set_uid, ==, 5);
-	g_assert_cmpuint(o->set_gid, ==, 6);
-	g_assert_cmpuint(o->set_mode, ==, 0604);
+	g_assert_cmpint(o->sem.cmd, ==, IPC_SET);
+	g_assert_cmpint(o->sem.semnum, ==, 3);
+	g_assert_cmpint(o->sem.val, ==, 77);
+	g_assert_cmpuint(o->sem.set_uid, ==, 5);
+	g_assert_cmpuint(o->sem.set_gid, ==, 6);
+	g_assert_cmpuint(o->sem.set_mode, ==, 0604);
 	o->result = 9;
-	o->ds.perm.key = 0x162e;
-	o->ds.perm.uid = 1;
-	o->ds.perm.cuid = 2;
-	o->ds.perm.mode = 0600;
-	o->ds.otime = 123456789;
-	o->ds.ctime = 987654321;
-	o->ds.nsems = 4;
+	o->sem.ds.perm.key = 0x162e;
+	o->sem.ds.perm.uid = 1;
+	o->sem.ds.perm.cuid = 2;
+	o->sem.ds.perm.mode = 0600;
+	o->sem.ds.otime = 123456789;
+	o->sem.ds.ctime = 987654321;
+	o->sem.ds.nsems = 4;
 	g_assert_cmpint(back_at_caller(o, op), ==, 9);
-	g_assert_cmpmem(&op->ds, sizeof(op->ds), &o->ds, sizeof(o->ds));
+	g_assert_cmpmem(&op->sem.ds, sizeof(op->sem.ds), &o->sem.ds, sizeof(o->sem.ds));
 	op_drop(o);
 	op_drop(op);
 }
@@ -160,35 +157,35 @@ static void test_semctl(void)
 static void test_semarray(void)
 {
 	dipc_op *op = op_of(OP_SEMARRAY);
-	op->cmd = SETALL;
-	op->nvals = 4;
-	op->vals = g_new0(uint16_t, 4);
+	op->sem.cmd = SETALL;
+	op->sem.nvals = 4;
+	op->sem.vals = g_new0(uint16_t, 4);
 	for (unsigned i = 0; i < 4; i++)
-		op->vals[i] = (uint16_t)(i * 1000 + 1);
+		op->sem.vals[i] = (uint16_t)(i * 1000 + 1);
 	dipc_op *o = at_owner(op, 0);
 	g_assert_cmpint(o->type, ==, OP_SEMARRAY);
-	g_assert_cmpuint(o->nvals, ==, 4);
-	g_assert_cmpmem(o->vals, 8, op->vals, 8);
+	g_assert_cmpuint(o->sem.nvals, ==, 4);
+	g_assert_cmpmem(o->sem.vals, 8, op->sem.vals, 8);
 	op_drop(o);
 
 	/* GETALL: the owner's values come back into the caller's array. */
-	op->cmd = GETALL;
-	g_free(op->vals);
-	op->nvals = DIPC_SEMMSL_MAX;
-	op->vals = g_new0(uint16_t, op->nvals);
+	op->sem.cmd = GETALL;
+	g_free(op->sem.vals);
+	op->sem.nvals = DIPC_SEMMSL_MAX;
+	op->sem.vals = g_new0(uint16_t, op->sem.nvals);
 	o = at_owner(op, 0);
 	g_assert_cmpint(o->type, ==, OP_SEMARRAY);
-	o->nvals = 3;
-	o->vals[0] = 1;
-	o->vals[1] = 65535;
-	o->vals[2] = 3;
+	o->sem.nvals = 3;
+	o->sem.vals[0] = 1;
+	o->sem.vals[1] = 65535;
+	o->sem.vals[2] = 3;
 	o->result = 0;
 	g_assert_cmpint(back_at_caller(o, op), ==, 0);
-	g_assert_cmpuint(op->nvals, ==, 3);
-	g_assert_cmpuint(op->vals[1], ==, 65535);
+	g_assert_cmpuint(op->sem.nvals, ==, 3);
+	g_assert_cmpuint(op->sem.vals[1], ==, 65535);
 
 	/* More values than the caller has room for: refused. */
-	op->nvals = 2;
+	op->sem.nvals = 2;
 	g_assert_cmpint(back_at_caller(o, op), ==, -EPROTO);
 	op_drop(o);
 	op_drop(op);
@@ -197,67 +194,67 @@ static void test_semarray(void)
 static void test_msg(void)
 {
 	dipc_op *op = op_of(OP_MSGSND);
-	op->msg = dipc_msg_new(42, "hello", 5);
-	op->msgflg = IPC_NOWAIT;
+	op->msg.m = dipc_msg_new(42, "hello", 5);
+	op->msg.flags = IPC_NOWAIT;
 	dipc_op *o = at_owner(op, 0);
-	g_assert_cmpint(o->msg->mtype, ==, 42);
-	g_assert_cmpuint(o->msg->size, ==, 5);
-	g_assert_cmpmem(o->msg->data, 5, "hello", 5);
-	g_assert_cmpint(o->msgflg, ==, IPC_NOWAIT);
+	g_assert_cmpint(o->msg.m->mtype, ==, 42);
+	g_assert_cmpuint(o->msg.m->size, ==, 5);
+	g_assert_cmpmem(o->msg.m->data, 5, "hello", 5);
+	g_assert_cmpint(o->msg.flags, ==, IPC_NOWAIT);
 	o->result = 0;
 	g_assert_cmpint(back_at_caller(o, op), ==, 0);
 	op_drop(o);
 	op_drop(op);
 
 	op = op_of(OP_MSGRCV);
-	op->msgtyp = -7;
-	op->maxsize = 3;
-	op->msgflg = MSG_NOERROR | MSG_EXCEPT;
+	op->msg.msgtyp = -7;
+	op->msg.maxsize = 3;
+	op->msg.flags = MSG_NOERROR | MSG_EXCEPT;
 	o = at_owner(op, 0);
-	g_assert_cmpint(o->msgtyp, ==, -7);
-	g_assert_cmpuint(o->maxsize, ==, 3);
-	g_assert_cmpint(o->msgflg, ==, MSG_NOERROR | MSG_EXCEPT);
+	g_assert_cmpint(o->msg.msgtyp, ==, -7);
+	g_assert_cmpuint(o->msg.maxsize, ==, 3);
+	g_assert_cmpint(o->msg.flags, ==, MSG_NOERROR | MSG_EXCEPT);
 	/* The whole message travels even when MSG_NOERROR truncates it. */
-	o->msg = dipc_msg_new(6, "abcdef", 6);
+	o->msg.m = dipc_msg_new(6, "abcdef", 6);
 	o->result = 3;
 	g_assert_cmpint(back_at_caller(o, op), ==, 3);
-	g_assert_cmpint(op->mtype, ==, 6);
-	g_assert_cmpuint(op->msg->size, ==, 6);
-	g_assert_cmpmem(op->msg->data, 6, "abcdef", 6);
+	g_assert_cmpint(op->msg.mtype, ==, 6);
+	g_assert_cmpuint(op->msg.m->size, ==, 6);
+	g_assert_cmpmem(op->msg.m->data, 6, "abcdef", 6);
 	op_drop(o);
 	op_drop(op);
 
 	op = op_of(OP_MSGREQUEUE);
-	op->msg = dipc_msg_new(9, "xyz", 3);
+	op->msg.m = dipc_msg_new(9, "xyz", 3);
 	o = at_owner(op, 0);
-	g_assert_cmpint(o->msg->mtype, ==, 9);
-	g_assert_cmpmem(o->msg->data, 3, "xyz", 3);
+	g_assert_cmpint(o->msg.m->mtype, ==, 9);
+	g_assert_cmpmem(o->msg.m->data, 3, "xyz", 3);
 	op_drop(o);
 	op_drop(op);
 
 	op = op_of(OP_MSGCTL);
-	op->cmd = IPC_SET;
-	op->set_uid = 11;
-	op->set_gid = 12;
-	op->set_mode = 0660;
-	op->set_qbytes = 65536;
+	op->msg.cmd = IPC_SET;
+	op->msg.set_uid = 11;
+	op->msg.set_gid = 12;
+	op->msg.set_mode = 0660;
+	op->msg.set_qbytes = 65536;
 	o = at_owner(op, 0);
-	g_assert_cmpint(o->cmd, ==, IPC_SET);
-	g_assert_cmpuint(o->set_qbytes, ==, 65536);
-	g_assert_cmpuint(o->set_mode, ==, 0660);
+	g_assert_cmpint(o->msg.cmd, ==, IPC_SET);
+	g_assert_cmpuint(o->msg.set_qbytes, ==, 65536);
+	g_assert_cmpuint(o->msg.set_mode, ==, 0660);
 	o->result = 0;
-	o->mds.perm.key = 77;
-	o->mds.perm.uid = 11;
-	o->mds.stime = 1;
-	o->mds.rtime = 2;
-	o->mds.ctime = 3;
-	o->mds.cbytes = 4;
-	o->mds.qnum = 5;
-	o->mds.qbytes = 6;
-	o->mds.lspid = 7;
-	o->mds.lrpid = 8;
+	o->msg.ds.perm.key = 77;
+	o->msg.ds.perm.uid = 11;
+	o->msg.ds.stime = 1;
+	o->msg.ds.rtime = 2;
+	o->msg.ds.ctime = 3;
+	o->msg.ds.cbytes = 4;
+	o->msg.ds.qnum = 5;
+	o->msg.ds.qbytes = 6;
+	o->msg.ds.lspid = 7;
+	o->msg.ds.lrpid = 8;
 	g_assert_cmpint(back_at_caller(o, op), ==, 0);
-	g_assert_cmpmem(&op->mds, sizeof(op->mds), &o->mds, sizeof(o->mds));
+	g_assert_cmpmem(&op->msg.ds, sizeof(op->msg.ds), &o->msg.ds, sizeof(o->msg.ds));
 	op_drop(o);
 	op_drop(op);
 }
@@ -265,29 +262,29 @@ static void test_msg(void)
 static void test_shmctl(void)
 {
 	dipc_op *op = op_of(OP_SHMCTL);
-	op->cmd = IPC_STAT;
-	op->flags = SHM_RDONLY;
-	op->val = 3;
-	op->fork = true;
+	op->shm.cmd = IPC_STAT;
+	op->shm.flags = SHM_RDONLY;
+	op->shm.count = 3;
+	op->shm.fork = true;
 	dipc_op *o = at_owner(op, 0);
-	g_assert_cmpint(o->cmd, ==, IPC_STAT);
-	g_assert_cmpint(o->flags, ==, SHM_RDONLY);
-	g_assert_cmpint(o->val, ==, 3);
-	g_assert_true(o->fork);
+	g_assert_cmpint(o->shm.cmd, ==, IPC_STAT);
+	g_assert_cmpint(o->shm.flags, ==, SHM_RDONLY);
+	g_assert_cmpint(o->shm.count, ==, 3);
+	g_assert_true(o->shm.fork);
 	o->result = 0;
-	o->destroyed = true;
-	o->sds.perm.key = 0x5a5a;
-	o->sds.perm.mode = 01600;
-	o->sds.segsz = 1u << 30;
-	o->sds.atime = 10;
-	o->sds.dtime = 11;
-	o->sds.ctime = 12;
-	o->sds.cpid = 13;
-	o->sds.lpid = 14;
-	o->sds.nattch = 15;
+	o->shm.destroyed = true;
+	o->shm.ds.perm.key = 0x5a5a;
+	o->shm.ds.perm.mode = 01600;
+	o->shm.ds.segsz = 1u << 30;
+	o->shm.ds.atime = 10;
+	o->shm.ds.dtime = 11;
+	o->shm.ds.ctime = 12;
+	o->shm.ds.cpid = 13;
+	o->shm.ds.lpid = 14;
+	o->shm.ds.nattch = 15;
 	g_assert_cmpint(back_at_caller(o, op), ==, 0);
-	g_assert_true(op->destroyed);
-	g_assert_cmpmem(&op->sds, sizeof(op->sds), &o->sds, sizeof(o->sds));
+	g_assert_true(op->shm.destroyed);
+	g_assert_cmpmem(&op->shm.ds, sizeof(op->shm.ds), &o->shm.ds, sizeof(o->shm.ds));
 	op_drop(o);
 	op_drop(op);
 }
@@ -296,16 +293,46 @@ static void test_status(void)
 {
 	dipc_op *op = op_of(OP_STATUS);
 	dipc_op *o = at_owner(op, 0);
-	o->text = g_strdup("key 0x162e\nvalues 1 2\n");
-	o->st_uid = 1;
-	o->st_gid = 2;
-	o->st_mode = 0640;
-	o->size = 99;
+	o->st.text = g_strdup("key 0x162e\nvalues 1 2\n");
+	o->st.uid = 1;
+	o->st.gid = 2;
+	o->st.mode = 0640;
+	o->st.size = 99;
 	o->result = 0;
 	g_assert_cmpint(back_at_caller(o, op), ==, 0);
-	g_assert_cmpstr(op->text, ==, "key 0x162e\nvalues 1 2\n");
-	g_assert_cmpuint(op->st_mode, ==, 0640);
-	g_assert_cmpuint(op->size, ==, 99);
+	g_assert_cmpstr(op->st.text, ==, "key 0x162e\nvalues 1 2\n");
+	g_assert_cmpuint(op->st.mode, ==, 0640);
+	g_assert_cmpuint(op->st.size, ==, 99);
+	op_drop(o);
+	op_drop(op);
+}
+
+/* A lookup's or getattr's status asks for the attributes only: the flag
+ * reaches the owner, and the attributes come back without any text. */
+static void test_status_attrs_only(void)
+{
+	dipc_op *op = op_of(OP_STATUS);
+	op->st.attrs_only = true;
+	dipc_op *o = at_owner(op, 0);
+	g_assert_true(o->st.attrs_only);
+	o->st.uid = 7;
+	o->st.gid = 8;
+	o->st.mode = 0604;
+	o->st.size = 4096;
+	o->result = 0;
+	g_assert_cmpint(back_at_caller(o, op), ==, 0);
+	g_assert_true(op->st.text == NULL || op->st.text[0] == '\0');
+	g_assert_cmpuint(op->st.uid, ==, 7);
+	g_assert_cmpuint(op->st.gid, ==, 8);
+	g_assert_cmpuint(op->st.mode, ==, 0604);
+	g_assert_cmpuint(op->st.size, ==, 4096);
+	op_drop(o);
+	op_drop(op);
+
+	/* And a cat's status asks for the text (the flag's default). */
+	op = op_of(OP_STATUS);
+	o = at_owner(op, 0);
+	g_assert_false(o->st.attrs_only);
 	op_drop(o);
 	op_drop(op);
 }
@@ -321,11 +348,11 @@ static void test_every_type(void)
 		g_assert_true((c->encode_rep == NULL) == (c->decode_rep == NULL));
 		dipc_op *op = op_of(t);
 		if (t == OP_MSGSND || t == OP_MSGREQUEUE)
-			op->msg = dipc_msg_new(1, "x", 1);
+			op->msg.m = dipc_msg_new(1, "x", 1);
 		if (t == OP_SEMARRAY) {
-			op->cmd = GETALL;
-			op->nvals = 1;
-			op->vals = g_new0(uint16_t, 1);
+			op->sem.cmd = GETALL;
+			op->sem.nvals = 1;
+			op->sem.vals = g_new0(uint16_t, 1);
 		}
 		dipc_op *o = at_owner(op, 0);
 		o->result = -EACCES;
@@ -344,9 +371,12 @@ static int parse_env(Dipc__Envelope *env)
 {
 	dipc_op op = { 0 };
 	int r = opwire_parse_request(env, &op);
-	g_free(op.sops);
-	g_free(op.vals);
-	dipc_msg_free(op.msg);
+	if (op.type == OP_SEMOP || op.type == OP_SEMARRAY) {
+		g_free(op.sem.sops);
+		g_free(op.sem.vals);
+	} else if (op.type == OP_MSGSND || op.type == OP_MSGREQUEUE) {
+		dipc_msg_free(op.msg.m);
+	}
 	return r;
 }
 
@@ -446,6 +476,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/opwire/msg", test_msg);
 	g_test_add_func("/opwire/shmctl", test_shmctl);
 	g_test_add_func("/opwire/status", test_status);
+	g_test_add_func("/opwire/status-attrs-only", test_status_attrs_only);
 	g_test_add_func("/opwire/every-type", test_every_type);
 	g_test_add_func("/opwire/hostile-requests", test_hostile_requests);
 	g_test_add_func("/opwire/hostile-replies", test_hostile_replies);

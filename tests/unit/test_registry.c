@@ -4,7 +4,8 @@
  *
  * The referee's registry alone (referee/registry.c): the lookup / reserve /
  * commit / abort / queue state machine, private ids, time-outs, node death,
- * limits and id allocation.
+ * limits and id allocation, listing, and finding one key (a name lookup,
+ * which must not reserve).
  */
 #include <errno.h>
 #include <glib.h>
@@ -437,6 +438,38 @@ static void test_list(void)
 	g_assert_cmpuint(sems->len, ==, 2);
 }
 
+/* A name lookup finds a registered key, and nothing else: not a reserved
+ * key, not a key of another kind, not a key freed by unkey; and it reserves
+ * nothing (a creation of the same key after it is not queued). */
+static void test_find(void)
+{
+	g_autoptr(dipc_registry) r = new_reg(NULL, 20);
+	dipc_reg_answer a = lookup_now(r, "n1", MSG, 0x162e, 0);
+	const dipc_reg_object *o;
+
+	g_assert_null(dipc_registry_find(r, MSG, 0x162e)); /* reserved only */
+	g_assert_cmpint(dipc_registry_commit(r, "n1", MSG, 0x162e, a.id, 0), ==, 0);
+	o = dipc_registry_find(r, MSG, 0x162e);
+	g_assert_nonnull(o);
+	g_assert_cmpint(o->id, ==, a.id);
+	g_assert_cmpint(o->key, ==, 0x162e);
+	g_assert_cmpstr(o->owner, ==, "n1");
+	g_assert_null(dipc_registry_find(r, SEM, 0x162e));
+	g_assert_null(dipc_registry_find(r, MSG, 0x162f));
+	g_assert_null(dipc_registry_find(r, MSG, 0)); /* private: by id only */
+
+	g_assert_null(dipc_registry_find(r, SHM, 7));
+	a = lookup_now(r, "n2", SHM, 7, 0); /* not held by the find */
+	g_assert_cmpint(a.err, ==, 0);
+	g_assert_false(a.found);
+	g_assert_cmpint(dipc_registry_commit(r, "n2", SHM, 7, a.id, 0), ==, 0);
+	g_assert_nonnull(dipc_registry_find(r, SHM, 7));
+	g_assert_cmpint(dipc_registry_unkey(r, "n2", a.id), ==, 0);
+	g_assert_null(dipc_registry_find(r, SHM, 7));
+	g_assert_nonnull(dipc_registry_resolve(r, a.id)); /* it lives on, unkeyed */
+	g_assert_cmpuint(answers->len, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
@@ -452,6 +485,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/registry/limits", test_limits);
 	g_test_add_func("/registry/ids", test_ids);
 	g_test_add_func("/registry/list", test_list);
+	g_test_add_func("/registry/find", test_find);
 	ret = g_test_run();
 	clear_answers();
 	g_array_unref(answers);
