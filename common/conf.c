@@ -8,7 +8,8 @@
  * integers are parsed strictly (decimal digits only, no sign, no suffix, no
  * overflow) and range-checked, addresses are parsed, unknown groups and keys
  * are errors (a misspelt key silently falling back to its default is the kind
- * of mistake that costs an afternoon).  Every error message has the form
+ * of mistake that costs an afternoon), and so is a key or group given twice
+ * (conf_dups.c; GKeyFile would keep the last).  Every error message has the form
  *
  *     FILE: [group] key = value: what is wrong
  *
@@ -18,6 +19,7 @@
  */
 
 #include "conf.h"
+#include "conf_dups.h"
 #include "hostport.h"
 
 #include <arpa/inet.h>
@@ -43,7 +45,7 @@
 
 static const char *const cluster_keys[] = {
 	"secret", "referee", "allowed_hosts", "heartbeat_ms", "dead_after_ms",
-	"request_timeout_ms", "reserve_timeout_ms", NULL,
+	"request_timeout_ms", "reserve_timeout_ms", "encrypt", "handshake_ms", NULL,
 };
 static const char *const referee_keys[] = { "listen", NULL };
 static const char *const node_keys[] = { "name", "listen", "mountpoint", "busy_poll_us",
@@ -53,7 +55,8 @@ static const char *const node_override_keys[] = { "listen", "mountpoint", "busy_
 						    "shm_mode", "shm_quantum_ms", NULL };
 static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
-	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections", NULL,
+	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections",
+	"max_handshakes", "max_conn_per_host", NULL,
 };
 static const char *const policy_keys[] = { "keys", NULL };
 
@@ -416,6 +419,49 @@ static bool get_u64(loader *l, const char *group, const char *key, uint64_t def,
 	return true;
 }
 
+static void wipe_text(char **p)
+{
+	if (*p)
+		explicit_bzero(*p, strlen(*p));
+	g_free(*p);
+}
+
+/* The transport's own keys: [cluster] encrypt and handshake_ms, [limits]
+ * max_handshakes and max_conn_per_host (after max_connections, which they
+ * must stay below). */
+static bool load_transport(loader *l, dipc_conf *c)
+{
+	bool failed = false;
+	g_autofree char *enc = get_str(l, "cluster", "encrypt", &failed);
+
+	if (failed)
+		return false;
+	if (!enc || strcmp(enc, "no") == 0) {
+		c->encrypt = false;
+	} else if (strcmp(enc, "yes") == 0) {
+		c->encrypt = true;
+	} else {
+		bad_value(l, "cluster", "encrypt", enc, "must be yes or no");
+		return false;
+	}
+	/* A handshake is two round trips; a peer that has not finished it in
+	 * this time is slow on purpose or broken, and holds a slot meanwhile. */
+	if (!get_uint(l, "cluster", "handshake_ms", MIN(2000u, c->dead_after_ms), 100,
+		      c->dead_after_ms, &c->handshake_ms))
+		return false;
+	/* A quarter of the slots for strangers (at least 8, as far as there
+	 * are slots), half of that for any one address: several nodes may
+	 * share a host, and a whole cluster reconnects at once after a
+	 * referee restart. */
+	if (!get_uint(l, "limits", "max_handshakes",
+		      MAX(c->max_connections / 4, MIN(c->max_connections, 8u)), 1,
+		      c->max_connections, &c->max_handshakes))
+		return false;
+	return get_uint(l, "limits", "max_conn_per_host",
+			MAX(c->max_handshakes / 2, MIN(c->max_handshakes, 8u)), 1,
+			c->max_handshakes, &c->max_conn_per_host);
+}
+
 /* The key of [node.NAME] if it is there, else of [node]. */
 static const char *node_or_override(loader *l, const char *node_group, const char *key)
 {
@@ -515,6 +561,8 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	g_autoptr(dipc_conf) c = g_new0(dipc_conf, 1);
 	g_autofree char *allowed = NULL, *node_group = NULL;
 	g_autofree char *referee_host = NULL;
+	char *text __attribute__((cleanup(wipe_text))) = NULL; /* has the secret */
+	gsize text_len = 0;
 	GError *e = NULL;
 	loader l = { .kf = kf, .path = path, .error = error };
 	bool failed = false;
@@ -523,11 +571,15 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 
 	g_return_val_if_fail(path != NULL, NULL);
 
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+	/* The text first: GKeyFile would let a duplicate pass. */
+	if (!g_file_get_contents(path, &text, &text_len, &e) ||
+	    !g_key_file_load_from_data(kf, text, text_len, G_KEY_FILE_NONE, &e)) {
 		g_set_error(error, e->domain, e->code, "%s: %s", path, e->message);
 		g_error_free(e);
 		return NULL;
 	}
+	if (!dipc_conf_check_duplicates(path, text, text_len, error))
+		return NULL;
 	c->path = g_strdup(path);
 	if (!check_schema(&l))
 		return NULL;
@@ -740,7 +792,8 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 		     &c->shmall) ||
 	    !get_uint(&l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
 	    !get_uint(&l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
-	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections))
+	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections) ||
+	    !load_transport(&l, c))
 		return NULL;
 	/* A message travels whole in one frame, with its envelope. */
 	if (c->msgmax > c->max_frame - MSG_FRAME_OVERHEAD) {

@@ -6,14 +6,15 @@
  * dipc.conf at the top of the tree for every key, its default and its range.
  *
  *   [cluster]  secret, referee, allowed_hosts, heartbeat_ms, dead_after_ms,
- *              request_timeout_ms, reserve_timeout_ms
+ *              request_timeout_ms, reserve_timeout_ms, encrypt, handshake_ms
  *   [referee]  listen
  *   [node]     name, listen, mountpoint, busy_poll_us, shm_mode,
  *              shm_quantum_ms                 (defaults for every node)
  *   [node.NAME] the same keys, for node NAME  (so one file serves a cluster)
  *   [limits]   semmni, semmsl, semmns, semopm, semvmx, msgmni, msgmax,
  *              msgmnb, shmmni, shmmax, shmall, max_frame,
- *              max_parked, max_connections
+ *              max_parked, max_connections, max_handshakes,
+ *              max_conn_per_host
  *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
  *
  * dipc_conf_load() validates everything; on a bad value it fails with a
@@ -46,6 +47,9 @@ typedef struct dipc_conf {
 	unsigned dead_after_ms;   /* default 5000, > 2 * heartbeat_ms */
 	unsigned request_timeout_ms;  /* default 10000: non-blocking remote calls */
 	unsigned reserve_timeout_ms;  /* default 10000: referee key reservation */
+	bool encrypt;             /* default no: encrypt every frame (seal.h) */
+	unsigned handshake_ms;    /* default min(2000, dead_after_ms): an accepted
+				   * peer's time to finish the handshake */
 
 	/* [referee] */
 	char *referee_listen;     /* default: the port of `referee` on 0.0.0.0 */
@@ -65,7 +69,11 @@ typedef struct dipc_conf {
 	uint64_t shmmax, shmall;  /* bytes, pages; defaults as the kernel's */
 	unsigned max_frame;       /* bytes, default 1 MiB */
 	unsigned max_parked;      /* parked requests per node, default 10000 */
-	unsigned max_connections; /* default 256 */
+	unsigned max_connections; /* default 256: accepted, all states */
+	unsigned max_handshakes;  /* default max_connections / 4 (64): accepted
+				   * and not yet authenticated */
+	unsigned max_conn_per_host; /* default max_handshakes / 2 (32): of
+				     * those, from one source address */
 
 	/* [policy] */
 	char *policy_keys;        /* "none" (default), "all", or a list */

@@ -11,7 +11,10 @@
  * Reading.  libuv reads into one buffer per thread; wire.c parses frames
  * straight out of it.  Until the handshake is done the frame limit is
  * HANDSHAKE_MAX_FRAME; a frame too long or undecodable closes the
- * connection, logged once.  Pings only count as traffic; replies go to
+ * connection, logged once.  After the handshake every frame is sealed
+ * (seal.h: a MAC or AEAD tag and an implicit sequence number per
+ * direction); one that fails its tag closes the connection the same way.
+ * Pings only count as traffic; replies go to
  * calls.c, requests and notifications to ops->on_request.
  *
  * Writes.  A frame is packed on the stack when small and written with
@@ -51,10 +54,6 @@ typedef struct wreq {
 	uint8_t data[];
 } wreq;
 
-/* Accepted connections alive in this process, for [limits] max_connections.
- * The daemons run one loop in one thread, which is what this counter needs. */
-static unsigned n_accepted;
-
 /* libuv reports errno values negated, plus a few of its own. */
 static int uv_to_errno(int r)
 {
@@ -70,6 +69,8 @@ static int uv_to_errno(int r)
 static void conn_free(dipc_conn *c)
 {
 	dipc_frame_reader_clear(&c->rd);
+	dipc_seal_clear(&c->tx);
+	dipc_seal_clear(&c->rx);
 	conn_calls_free(c);
 	g_free(c->role);
 	g_free(c->name);
@@ -130,10 +131,7 @@ void dipc_conn_close(dipc_conn *c, int err)
 		c->peer_name ? " " : "", c->peer_name ? c->peer_name : "",
 		err ? g_strerror(-err) : "closed locally");
 	c->state = ST_CLOSED;
-	if (c->counted) { /* its place is free as soon as it closes */
-		n_accepted--;
-		c->counted = false;
-	}
+	conn_admit_forget(c);
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	if (c->has_timer)
 		uv_timer_stop(&c->timer);
@@ -194,7 +192,8 @@ static int queue_write(dipc_conn *c, wreq *w, const uint8_t *p, size_t len)
 int conn_send(dipc_conn *c, const Dipc__Envelope *env)
 {
 	size_t body = dipc__envelope__get_packed_size(env);
-	size_t len = body + 4;
+	size_t tag = c->tx_sealed ? DIPC_SEAL_TAG : 0;
+	size_t len = body + 4 + tag;
 	uint8_t small[SMALL_FRAME];
 	uint8_t *buf;
 	wreq *big = NULL;
@@ -203,7 +202,7 @@ int conn_send(dipc_conn *c, const Dipc__Envelope *env)
 
 	if (c->state == ST_CLOSED)
 		return -ENOTCONN;
-	if (body == 0 || body > c->conf->max_frame)
+	if (body == 0 || body + tag > c->conf->max_frame)
 		return -EMSGSIZE;
 	if (c->queued + len > WRITE_QUEUE_MAX) {
 		g_message("peer %s does not read: %zu bytes queued, closing", c->peer_addr,
@@ -217,7 +216,12 @@ int conn_send(dipc_conn *c, const Dipc__Envelope *env)
 		big = g_malloc(sizeof(wreq) + len);
 		buf = big->data;
 	}
-	dipc_frame_pack_into(env, body, buf);
+	if (c->tx_sealed) {
+		dipc__envelope__pack(env, buf + 4);
+		dipc_seal_frame(&c->tx, buf, body);
+	} else {
+		dipc_frame_pack_into(env, body, buf);
+	}
 	c->last_tx = uv_now(c->loop);
 
 	b = uv_buf_init((char *)buf, (unsigned)len);
@@ -305,6 +309,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (r == -EMSGSIZE)
 			g_message("closing connection to %s: frame of length 0 or above %zu bytes",
 				  c->peer_addr, c->rd.max_frame);
+		else if (r == -EKEYREJECTED)
+			g_message("closing connection to %s (%s): a frame failed its integrity "
+				  "check (altered, replayed, reordered or dropped on the way)",
+				  c->peer_addr, c->peer_name ? c->peer_name : "?");
 		else
 			g_message("closing connection to %s: undecodable message", c->peer_addr);
 		dipc_conn_close(c, r);
@@ -335,6 +343,25 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t size)
 	} else {
 		g_strlcpy(out, "?", size);
 	}
+}
+
+/* The source address alone (no port), for the per-host budget.  Every
+ * loopback address is one host: a local user can connect from any of
+ * 127.0.0.0/8 and must not get a budget for each. */
+static void format_host(const struct sockaddr *sa, char *out, size_t size)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+	char *colon;
+
+	format_addr(sa, buf, sizeof(buf));
+	if (g_str_has_prefix(buf, "127.") || g_str_has_prefix(buf, "[::1]:")) {
+		g_strlcpy(out, "loopback", size);
+		return;
+	}
+	colon = strrchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	g_strlcpy(out, buf, size);
 }
 
 /* TCP is up: start reading and say Hello. */
@@ -472,20 +499,17 @@ dipc_conn *dipc_conn_accept(const dipc_conn_params *p, uv_stream_t *server)
 		return NULL;
 	}
 	format_addr((struct sockaddr *)&ss, c->peer_addr, sizeof(c->peer_addr));
+	format_host((struct sockaddr *)&ss, c->peer_host, sizeof(c->peer_host));
 	if (!dipc_conf_host_allowed(p->conf, (struct sockaddr *)&ss)) {
-		g_message("rejected peer %s: address not in [cluster] allowed_hosts",
-			  c->peer_addr);
+		conn_log_refusal(c->loop, "rejected peer %s: address not in [cluster] allowed_hosts",
+				 c->peer_addr);
 		abandon(c);
 		return NULL;
 	}
-	if (n_accepted >= p->conf->max_connections) {
-		g_message("rejected peer %s: too many connections ([limits] max_connections = %u)",
-			  c->peer_addr, p->conf->max_connections);
+	if (!conn_admit(c)) {
 		abandon(c);
 		return NULL;
 	}
-	n_accepted++;
-	c->counted = true;
 	conn_timer_init(c);
 	conn_start(c);
 	conn_rearm(c);

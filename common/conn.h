@@ -7,12 +7,16 @@
  *
  * Life of a connection:
  *   1. dipc_conn_connect() or dipc_conn_accept() creates it (handshake state).
- *   2. Both sides send Hello{version, role, name, nonce, listen}, then
- *      Auth{HMAC-SHA256(secret, "dipc-auth-v1" | own role | own name |
- *      own nonce | peer nonce)}; each side verifies the other's MAC with
- *      constant-time comparison.  An acceptor also checks the peer's address
- *      against [cluster] allowed_hosts before anything else is read.
- *      Nothing but Hello/Auth is accepted before both are verified.
+ *   2. Both sides send Hello{version, role, name, nonce, listen, encrypt},
+ *      then Auth{HMAC-SHA256(secret, "dipc-auth-v2" | side | own role |
+ *      own name | own listen | encrypt | own nonce | peer nonce)}; each side
+ *      verifies the other's MAC with constant-time comparison.  An acceptor
+ *      first checks the peer's address against [cluster] allowed_hosts and
+ *      its admission budgets (admit.c), and gives it [cluster] handshake_ms.
+ *      Nothing but Hello/Auth is accepted before both are verified; every
+ *      frame after a side's Auth is sealed (seal.h: MAC or AEAD under a
+ *      per-connection key, implicit sequence numbers), and one that fails
+ *      closes the connection (-EKEYREJECTED).
  *   3. ops->on_ready() runs once; from then on ops->on_request() receives
  *      requests and notifications (req_id == 0 means no reply wanted), and
  *      replies to dipc_conn_call() reach the call's callback.

@@ -9,6 +9,8 @@
  *   handshake.c  Hello/Auth: proving both sides know the cluster secret
  *   liveness.c   the one timer: handshake deadline, heartbeats, silence
  *   calls.c      request/reply matching and per-call time-outs
+ *   admit.c      which accepted connections are kept; refusal log lines
+ *   seal.c       (seal.h, its own contract) the frames after the handshake
  *
  * The rules every one of them follows (conn.c's note has the reasons): a
  * callback of the caller's may close the connection, so after calling one
@@ -23,8 +25,10 @@
 
 #include "conn.h"
 
-#define WIRE_VERSION 1
-#define NONCE_LEN 32
+/* 2: the handshake MAC covers listen and the encrypt flag; frames after it
+ * are sealed (seal.h). */
+#define WIRE_VERSION 2
+#define NONCE_LEN DIPC_SEAL_NONCE
 #define MAC_LEN 32
 #define NAME_MAX_LEN 255
 /* Until the peer has proved it knows the secret it may only send Hello and
@@ -52,7 +56,9 @@ struct dipc_conn {
 
 	enum conn_state state;
 	bool acceptor;
-	bool counted; /* in n_accepted */
+	bool counted; /* in admit.c's n_accepted */
+	GList *pending_link; /* in admit.c's queue of unauthenticated ones */
+	char peer_host[INET6_ADDRSTRLEN]; /* accepted: the source address */
 	bool has_timer;
 	bool resolving; /* gai_req in flight */
 	int pending;  /* uv_close callbacks + getaddrinfo still to come */
@@ -66,6 +72,11 @@ struct dipc_conn {
 	uint8_t peer_nonce[NONCE_LEN];
 	char peer_addr[INET6_ADDRSTRLEN + 16];
 	char *target; /* connect: "host:port" as given */
+
+	/* Frames we send after our Auth are sealed with tx; frames after the
+	 * peer's Auth are opened with rx (rd.seal points at it then). */
+	dipc_seal tx, rx;
+	bool tx_sealed;
 
 	dipc_frame_reader rd;
 	uint64_t last_rx, last_tx, hs_deadline, timer_due;
@@ -104,6 +115,18 @@ void conn_timer_init(dipc_conn *c);
 /* Make sure the timer fires by the next deadline. */
 void conn_rearm(dipc_conn *c);
 void conn_on_timer(uv_timer_t *t);
+
+/* ---- admit.c -------------------------------------------------------------- */
+
+/* Count an accepted connection (c->peer_host set), evicting unauthenticated
+ * ones to make room.  false: refused (every slot is an authenticated peer). */
+bool conn_admit(dipc_conn *c);
+/* The handshake succeeded: no longer in the unauthenticated budgets. */
+void conn_admit_authenticated(dipc_conn *c);
+/* Closing: give its slots back. */
+void conn_admit_forget(dipc_conn *c);
+/* g_message(), at most a few per ten seconds, then one line with a count. */
+void conn_log_refusal(uv_loop_t *loop, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- calls.c -------------------------------------------------------------- */
 

@@ -6,13 +6,16 @@
  * connection prove they know the cluster secret, before anything else is
  * read.
  *
- * Both sides send Hello{version, role, name, nonce, listen} at once.  On the
- * peer's Hello a side checks it and sends Auth, whose MAC is
+ * Both sides send Hello{version, role, name, nonce, listen, encrypt} at
+ * once.  On the peer's Hello a side checks it and sends Auth, whose MAC is
  *
- *     HMAC-SHA256(secret, "dipc-auth-v1" 0 side 0 role 0 name 0
- *                         own-nonce peer-nonce)
+ *     HMAC-SHA256(secret, "dipc-auth-v2" 0 side 0 role 0 name 0 listen 0
+ *                         encrypt own-nonce peer-nonce)
  *
- * with side "connect" or "accept" and NUL separators.  The NULs make the
+ * with side "connect" or "accept", encrypt one byte 0 or 1, and NUL
+ * separators.  Every field of the author's Hello is covered, the listen
+ * address in particular: the referee advertises it to the whole cluster,
+ * so a host on the path must not be able to change where peers connect.  The NULs make the
  * input unambiguous; the side stops a reflection attack (an impostor feeding
  * one connection's challenge to a second connection to the same daemon and
  * replaying the answer: both answers would come from the accepting side).
@@ -21,6 +24,13 @@
  * ready: the frame limit rises from HANDSHAKE_MAX_FRAME to [limits]
  * max_frame and ops->on_ready runs.  (The deadline of the handshake is
  * liveness.c's.)
+ *
+ * Session keys.  With the peer's Hello both nonces are known, so the keys
+ * of both directions are derived there (seal.h).  Every frame we send after
+ * our Auth is sealed; every frame received after the peer's verified Auth
+ * must be.  TCP keeps each direction in order, so each side switches at
+ * exactly the frame the other expects.  Both ends must agree on [cluster]
+ * encrypt: a Hello that disagrees is refused with a line that says so.
  */
 #include "conn_private.h"
 
@@ -44,12 +54,14 @@ void conn_handshake_init(dipc_conn *c)
 
 static void compute_mac(const dipc_conn *c, bool ours, uint8_t out[MAC_LEN])
 {
-	static const char label[] = "dipc-auth-v1";
+	static const char label[] = "dipc-auth-v2";
 	/* The side of the author of the MAC. */
 	bool author_accepts = ours ? c->acceptor : !c->acceptor;
 	const char *side = author_accepts ? "accept" : "connect";
 	const char *role = ours ? c->role : c->peer_role;
 	const char *name = ours ? c->name : c->peer_name;
+	const char *listen = ours ? c->listen : c->peer_listen;
+	uint8_t encrypt = c->conf->encrypt ? 1 : 0; /* both agree, handle_hello checked */
 	const uint8_t *n1 = ours ? c->nonce : c->peer_nonce;
 	const uint8_t *n2 = ours ? c->peer_nonce : c->nonce;
 	const char *secret = c->conf->secret;
@@ -60,6 +72,8 @@ static void compute_mac(const dipc_conn *c, bool ours, uint8_t out[MAC_LEN])
 	g_hmac_update(h, (const guchar *)side, strlen(side) + 1);
 	g_hmac_update(h, (const guchar *)role, strlen(role) + 1);
 	g_hmac_update(h, (const guchar *)name, strlen(name) + 1);
+	g_hmac_update(h, (const guchar *)listen, strlen(listen) + 1);
+	g_hmac_update(h, &encrypt, 1);
 	g_hmac_update(h, n1, NONCE_LEN);
 	g_hmac_update(h, n2, NONCE_LEN);
 	g_hmac_get_digest(h, out, &len);
@@ -86,6 +100,7 @@ int conn_send_hello(dipc_conn *c)
 	h.nonce.data = c->nonce;
 	h.nonce.len = NONCE_LEN;
 	h.listen = c->listen;
+	h.encrypt = c->conf->encrypt;
 	env.body_case = DIPC__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	return conn_send(c, &env);
@@ -96,13 +111,16 @@ static int send_auth(dipc_conn *c)
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 	Dipc__Auth a = DIPC__AUTH__INIT;
 	uint8_t mac[MAC_LEN];
+	int r;
 
 	compute_mac(c, true, mac);
 	a.mac.data = mac;
 	a.mac.len = MAC_LEN;
 	env.body_case = DIPC__ENVELOPE__BODY_AUTH;
 	env.auth = &a;
-	return conn_send(c, &env);
+	r = conn_send(c, &env);
+	c->tx_sealed = true; /* whatever follows our Auth */
+	return r;
 }
 
 static bool printable(const char *s)
@@ -115,7 +133,7 @@ static bool printable(const char *s)
 
 static void reject(dipc_conn *c, const char *why)
 {
-	g_message("rejected peer %s: %s", c->peer_addr, why);
+	conn_log_refusal(c->loop, "rejected peer %s: %s", c->peer_addr, why);
 	dipc_conn_close(c, -EACCES);
 }
 
@@ -145,11 +163,19 @@ static bool handle_hello(dipc_conn *c, const Dipc__Hello *h)
 		reject(c, "peer claims our own name");
 		return false;
 	}
+	if (h->encrypt != c->conf->encrypt) {
+		reject(c, h->encrypt ? "peer has [cluster] encrypt = yes, we have no"
+				     : "peer has [cluster] encrypt = no, we have yes");
+		return false;
+	}
 	c->got_hello = true;
 	c->peer_role = g_strdup(h->role);
 	c->peer_name = g_strdup(h->name);
 	c->peer_listen = g_strdup(h->listen);
 	memcpy(c->peer_nonce, h->nonce.data, NONCE_LEN);
+	dipc_seal_derive(c->conf->secret, c->acceptor ? c->peer_nonce : c->nonce,
+			 c->acceptor ? c->nonce : c->peer_nonce, c->acceptor, c->conf->encrypt,
+			 &c->tx, &c->rx);
 	send_auth(c); /* a failed write closes from the timer */
 	return true;
 }
@@ -165,6 +191,8 @@ static bool handle_auth(dipc_conn *c, const Dipc__Auth *a)
 	}
 	c->state = ST_READY;
 	c->rd.max_frame = c->conf->max_frame;
+	c->rd.seal = &c->rx; /* from the next frame on */
+	conn_admit_authenticated(c);
 	c->last_rx = uv_now(c->loop);
 	g_debug("connection %s ready: %s '%s'", c->peer_addr, c->peer_role, c->peer_name);
 	conn_rearm(c);

@@ -3,8 +3,8 @@
  * @file liveness.c
  *
  * Liveness: the one uv_timer_t of a connection, which serves everything that
- * has a deadline -- the handshake (TCP connect included, within
- * dead_after_ms), the heartbeat (a Ping when nothing was sent for
+ * has a deadline -- the handshake ([cluster] handshake_ms for an accepted
+ * peer; TCP connect included, within dead_after_ms, for our own), the heartbeat (a Ping when nothing was sent for
  * heartbeat_ms), the silence limit (nothing received for dead_after_ms:
  * -ETIMEDOUT), per-call time-outs (calls.c keeps them ordered) and the
  * deferred closes of conn_close_later().
@@ -26,7 +26,11 @@ void conn_timer_init(dipc_conn *c)
 	c->pending++;
 	uv_update_time(c->loop);
 	c->last_rx = c->last_tx = uv_now(c->loop);
-	c->hs_deadline = c->last_rx + c->conf->dead_after_ms;
+	/* An accepted peer gets the short [cluster] handshake_ms: until it has
+	 * proved itself it holds a slot of admit.c's.  Our own connects may
+	 * also be resolving and connecting, within dead_after_ms. */
+	c->hs_deadline = c->last_rx + (c->acceptor ? c->conf->handshake_ms
+						  : c->conf->dead_after_ms);
 }
 
 void conn_rearm(dipc_conn *c)
@@ -68,9 +72,9 @@ static bool input_waiting(dipc_conn *c)
 static void handshake_timer(dipc_conn *c, uint64_t now)
 {
 	if (now >= c->hs_deadline) {
-		g_message("connection %s%s: no handshake within %u ms", c->peer_addr,
-			  c->state == ST_CONNECTING ? " (connecting)" : "",
-			  c->conf->dead_after_ms);
+		conn_log_refusal(c->loop, "connection %s%s: no handshake within %u ms",
+				 c->peer_addr, c->state == ST_CONNECTING ? " (connecting)" : "",
+				 c->acceptor ? c->conf->handshake_ms : c->conf->dead_after_ms);
 		dipc_conn_close(c, -ETIMEDOUT);
 		return;
 	}

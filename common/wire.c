@@ -10,7 +10,9 @@
  * is -EBADMSG.  The reader parses frames straight out of the bytes it is fed
  * and copies only the tail of a frame that is split across feeds.  It grows
  * with the bytes that actually arrived, never with the length a peer
- * announces, and gives a big buffer back after a big frame.
+ * announces, and gives a big buffer back after a big frame.  A sealed
+ * frame (seal.h) is opened just before it is unpacked: in place when only
+ * MACed, into a scratch buffer when encrypted.
  */
 #include "wire.h"
 
@@ -59,12 +61,27 @@ static size_t reader_max(const dipc_frame_reader *r)
 	return r->max_frame ? r->max_frame : DIPC_FRAME_DEFAULT_MAX;
 }
 
-static int deliver(const uint8_t *body, size_t len,
+/* Decrypted frames up to this size use the stack. */
+#define OPEN_STACK 4096
+
+static int deliver(dipc_frame_reader *rd, const uint8_t *body, size_t len,
 		   int (*fn)(Dipc__Envelope *env, void *ud), void *ud)
 {
-	Dipc__Envelope *env = dipc__envelope__unpack(NULL, len, body);
+	uint8_t small[OPEN_STACK];
+	g_autofree uint8_t *big = NULL;
+	Dipc__Envelope *env;
 	int r;
 
+	if (rd->seal) {
+		uint8_t *scratch = small;
+
+		if (rd->seal->encrypt && len > sizeof(small))
+			scratch = big = g_malloc(len);
+		r = dipc_seal_open(rd->seal, body, len, scratch, &body, &len);
+		if (r < 0)
+			return r;
+	}
+	env = dipc__envelope__unpack(NULL, len, body);
 	if (!env)
 		return -EBADMSG;
 	r = fn(env, ud);
@@ -102,7 +119,7 @@ int dipc_frame_feed(dipc_frame_reader *r, const uint8_t *data, size_t n,
 			if (flen == 0 || flen > reader_max(r))
 				return -EMSGSIZE;
 			if (n - 4 >= flen) {
-				ret = deliver(data + 4, flen, fn, ud);
+				ret = deliver(r, data + 4, flen, fn, ud);
 				if (ret != 0)
 					return ret;
 				data += 4 + (size_t)flen;
@@ -143,7 +160,7 @@ int dipc_frame_feed(dipc_frame_reader *r, const uint8_t *data, size_t n,
 		if (r->len < 4 + (size_t)flen)
 			return 0;
 		r->len = 0;
-		ret = deliver(r->buf + 4, flen, fn, ud);
+		ret = deliver(r, r->buf + 4, flen, fn, ud);
 		if (r->cap > READER_KEEP) {
 			g_free(r->buf);
 			r->buf = NULL;

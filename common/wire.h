@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "dipc.pb-c.h"
+#include "seal.h"
 
 /* Bytes of the length prefix. */
 #define DIPC_FRAME_HEADER 4
@@ -35,11 +36,16 @@ size_t dipc_frame_pack_into(const Dipc__Envelope *env, size_t body, uint8_t *buf
 /* Feed bytes to a frame reader; for each complete frame, unpack and call
  * fn(env, ud) (env freed after).  Returns 0, or -EMSGSIZE for a frame above
  * max_frame, -EBADMSG for a body that does not unpack, or what fn returned
- * if that was not 0 (which stops the feed; the unread rest is dropped). */
+ * if that was not 0 (which stops the feed; the unread rest is dropped).
+ * With r->seal set (the handshake sets it once the peer has proved itself)
+ * every frame is first checked (and decrypted) by dipc_seal_open(); one that
+ * fails is -EKEYREJECTED and stops the feed.  The seal may be set by fn
+ * between two frames of one feed. */
 typedef struct dipc_frame_reader {
 	uint8_t *buf;
 	size_t len, cap;
 	size_t max_frame; /* 0: DIPC_FRAME_DEFAULT_MAX */
+	dipc_seal *seal;  /* NULL: plain frames (the handshake) */
 } dipc_frame_reader;
 
 int dipc_frame_feed(dipc_frame_reader *r, const uint8_t *data, size_t n,

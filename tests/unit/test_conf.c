@@ -155,6 +155,10 @@ static void test_defaults(void)
 	g_assert_cmpuint(c->max_frame, ==, 1048576);
 	g_assert_cmpuint(c->max_parked, ==, 10000);
 	g_assert_cmpuint(c->max_connections, ==, 256);
+	g_assert_cmpuint(c->max_handshakes, ==, 64);
+	g_assert_cmpuint(c->max_conn_per_host, ==, 32);
+	g_assert_cmpuint(c->handshake_ms, ==, 2000);
+	g_assert_false(c->encrypt);
 	g_assert_cmpstr(c->policy_keys, ==, "none");
 	g_assert_cmpuint(c->n_allowed, ==, 2);
 
@@ -179,6 +183,19 @@ static void test_defaults(void)
 
 		g_assert_no_error(e);
 		g_assert_cmpuint(h->dead_after_ms, ==, 15000);
+	}
+	/* The transport's budgets follow max_connections; handshake_ms stays
+	 * below dead_after_ms. */
+	{
+		g_autofree char *t = g_strdup_printf("%sheartbeat_ms = 100\nencrypt = yes\n"
+						     "[limits]\nmax_connections = 4\n", base);
+		g_autoptr(dipc_conf) h = load(t, NULL, false, &e);
+
+		g_assert_no_error(e);
+		g_assert_true(h->encrypt);
+		g_assert_cmpuint(h->handshake_ms, ==, 500);
+		g_assert_cmpuint(h->max_handshakes, ==, 4);
+		g_assert_cmpuint(h->max_conn_per_host, ==, 4);
 	}
 }
 
@@ -300,6 +317,29 @@ static void test_bad(void)
 		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
 		  "[node.bad name]\n", "bad name", NULL },
 		{ "this is not a key file\n", "c", NULL },
+		/* the transport */
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "encrypt = maybe\n", "[cluster] encrypt", "yes or no" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "handshake_ms = 99\n", "[cluster] handshake_ms", "100" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "handshake_ms = 6000\n", "[cluster] handshake_ms", "5000" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nmax_connections = 10\nmax_handshakes = 11\n",
+		  "[limits] max_handshakes", "between 1 and 10" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nmax_handshakes = 4\nmax_conn_per_host = 5\n",
+		  "[limits] max_conn_per_host", "between 1 and 4" },
+		/* a key or a group given twice (GKeyFile would keep the last) */
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "secret = 0123456789abcdef-again\n", "[cluster] secret", "lines 2 and 4" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nsemmni = 5\n  semmni=6\n", "[limits] semmni", "twice" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[limits]\nsemmni = 5\n[policy]\n[limits]\nsemmsl = 6\n", "[limits]",
+		  "group given twice (lines 4 and 7)" },
+		{ "[cluster]\nsecret = 0123456789abcdef\nreferee = 127.0.0.1:1\n"
+		  "[node.a]\nlisten = 127.0.0.1:2\n[node.a]\n", "[node.a]", "twice" },
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -313,6 +353,28 @@ static void test_bad(void)
 		g_autoptr(dipc_conf) c = load(t, "node1", true, &e);
 
 		g_assert_no_error(e);
+	}
+	/* The same key in two groups is no duplicate, nor a commented one. */
+	{
+		GError *e = NULL;
+		g_autoptr(dipc_conf) c = load("[cluster]\nsecret = 0123456789abcdef\n"
+					      "referee = 127.0.0.1:1\n#referee = x\n"
+					      "[node]\nlisten = 127.0.0.1:3\n"
+					      "[node.n1]\nlisten = 127.0.0.1:4\n", "n1", true, &e);
+
+		g_assert_no_error(e);
+		g_assert_cmpstr(c->node_listen, ==, "127.0.0.1:4");
+	}
+	/* The secret is never printed, not even when given twice. */
+	{
+		GError *e = NULL;
+		dipc_conf *c = load("[cluster]\nsecret = hush-hush-hush-hush\n"
+				    "secret = hush-hush-hush-hush2\nreferee = 127.0.0.1:1\n", NULL,
+				    false, &e);
+
+		g_assert_null(c);
+		g_assert_null(strstr(e->message, "hush"));
+		g_error_free(e);
 	}
 	/* The secret is never printed. */
 	{
@@ -429,7 +491,10 @@ static void test_policy(void)
 {
 	const char *good[] = { "none", "all", "", "  none  ", "private", "0x1234",
 			       "4660, 0x10-0x20, private", "0 - 5", "011064",
-			       "0xffffffff", "1,2,3" };
+			       "0xffffffff", "1,2,3",
+			       /* the grammar's white space, '\v' too (fuzz_policy
+				* found the daemon's old copy refusing it) */
+			       "\v", "\v5\f", "\v0x10 -\v0x20,\r7" };
 	const char *bad[] = { "none,1", "x", "1,", ",1", "-5", "0x100000000", "5-",
 			      "5-3", "1 2", "08", "Private", "all private", "0x" };
 
@@ -438,6 +503,20 @@ static void test_policy(void)
 
 		if (!dipc_policy_valid(good[i], &e))
 			g_error("'%s' rejected: %s", good[i], e->message);
+	}
+	/* As many items as the grammar takes (2048; the daemon's old copy
+	 * stopped at 128), and not one more. */
+	{
+		GString *many = g_string_new("1");
+		GError *e = NULL;
+
+		for (int i = 1; i < 2048; i++)
+			g_string_append(many, ",1");
+		g_assert_true(dipc_policy_valid(many->str, &e));
+		g_string_append(many, ",1");
+		g_assert_false(dipc_policy_valid(many->str, &e));
+		g_clear_error(&e);
+		g_string_free(many, TRUE);
 	}
 	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
 		GError *e = NULL;

@@ -7,8 +7,10 @@
  * connections over loopback inside one libuv loop (handshake with the right
  * and a wrong secret, calls, replies, time-outs, a peer that closes, closing
  * inside a callback in the middle of a batch, allowed_hosts, max_connections,
- * handshake time-out, heartbeats keeping an idle connection alive), and the
- * one host:port splitter (hostport.c).
+ * handshake time-out, heartbeats keeping an idle connection alive), sealed
+ * frames (MAC and encrypted: altered, replayed, reordered, another secret),
+ * encryption on both ends or one, unauthenticated connections evicted by
+ * max_conn_per_host, and the one host:port splitter (hostport.c).
  */
 #include <errno.h>
 #include <glib.h>
@@ -23,6 +25,8 @@
 
 #include "conn.h"
 #include "hostport.h"
+
+#define SEAL_SECRET "0123456789abcdef-seal-test"
 
 /* ---- framing -------------------------------------------------------------- */
 
@@ -286,6 +290,121 @@ static void test_frame_bad(void)
 	g_ptr_array_unref(g.envs);
 }
 
+/* ---- sealed frames (seal.h) ------------------------------------------------ */
+
+/* A sealed copy of a Lookup frame, as conn_send() makes it. */
+static GBytes *seal_lookup(dipc_seal *tx, int key)
+{
+	Dipc__Envelope *env = make_lookup(0, 1, key);
+	size_t body = dipc__envelope__get_packed_size(env);
+	uint8_t *buf = g_malloc(4 + body + DIPC_SEAL_TAG);
+	size_t len;
+
+	dipc__envelope__pack(env, buf + 4);
+	len = dipc_seal_frame(tx, buf, body);
+	g_assert_cmpuint(len, ==, 4 + body + DIPC_SEAL_TAG);
+	free_lookup(env);
+	return g_bytes_new_take(buf, len);
+}
+
+static int feed_bytes(dipc_frame_reader *r, GBytes *b, got *g)
+{
+	gsize len;
+	const uint8_t *p = g_bytes_get_data(b, &len);
+
+	return dipc_frame_feed(r, p, len, collect, g);
+}
+
+static void seal_case(bool encrypt)
+{
+	uint8_t nc[DIPC_SEAL_NONCE], na[DIPC_SEAL_NONCE];
+	dipc_seal ctx, crx, atx, arx, wtx, wrx;
+	got g = { .envs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref) };
+	dipc_frame_reader r = { .seal = &arx };
+	GBytes *f[4];
+
+	memset(nc, 1, sizeof(nc));
+	memset(na, 2, sizeof(na));
+	dipc_seal_derive(SEAL_SECRET, nc, na, false, encrypt, &ctx, &crx);
+	dipc_seal_derive(SEAL_SECRET, nc, na, true, encrypt, &atx, &arx);
+	/* Each direction has its own key. */
+	g_assert_cmpmem(ctx.key, sizeof(ctx.key), arx.key, sizeof(arx.key));
+	g_assert_cmpmem(atx.key, sizeof(atx.key), crx.key, sizeof(crx.key));
+	g_assert_true(memcmp(ctx.key, atx.key, sizeof(ctx.key)) != 0);
+	for (int i = 0; i < 4; i++)
+		f[i] = seal_lookup(&ctx, 10 + i);
+	if (encrypt) { /* the caller's name does not travel in clear */
+		gsize len;
+		const char *p = g_bytes_get_data(f[0], &len);
+
+		g_assert_null(memmem(p, len, "alice", 5));
+	}
+
+	/* In order, whole and split at every byte: delivered. */
+	g_assert_cmpint(feed_bytes(&r, f[0], &g), ==, 0);
+	{
+		gsize len;
+		const uint8_t *p = g_bytes_get_data(f[1], &len);
+
+		for (gsize i = 0; i < len; i++)
+			g_assert_cmpint(dipc_frame_feed(&r, p + i, 1, collect, &g), ==, 0);
+	}
+	g_assert_cmpuint(g.envs->len, ==, 2);
+	/* Replayed: refused, and the direction stays dead. */
+	g_assert_cmpint(feed_bytes(&r, f[1], &g), ==, -EKEYREJECTED);
+	g_assert_cmpint(feed_bytes(&r, f[2], &g), ==, -EKEYREJECTED);
+	g_assert_cmpuint(g.envs->len, ==, 2);
+	dipc_frame_reader_clear(&r);
+
+	/* Reordered: refused. */
+	dipc_seal_derive(SEAL_SECRET, nc, na, true, encrypt, &atx, &arx);
+	r.seal = &arx;
+	g_assert_cmpint(feed_bytes(&r, f[1], &g), ==, -EKEYREJECTED);
+	dipc_frame_reader_clear(&r);
+
+	/* One bit flipped anywhere (length, payload, tag): refused. */
+	{
+		gsize len;
+		const uint8_t *p = g_bytes_get_data(f[0], &len);
+
+		for (gsize i = 0; i < len; i++) {
+			g_autofree uint8_t *bad = g_memdup2(p, len);
+			int ret;
+
+			bad[i] ^= 0x10;
+			dipc_seal_derive(SEAL_SECRET, nc, na, true, encrypt, &atx, &arx);
+			r.seal = &arx;
+			ret = dipc_frame_feed(&r, bad, len, collect, &g);
+			/* A changed length is too short/long a frame or a bad tag. */
+			g_assert_true(ret == -EKEYREJECTED || ret == -EMSGSIZE ||
+				      (ret == 0 && i < 4));
+			dipc_frame_reader_clear(&r);
+		}
+	}
+	g_assert_cmpuint(g.envs->len, ==, 2);
+
+	/* Another secret: refused. */
+	dipc_seal_derive("another secret, 16+ bytes", nc, na, true, encrypt, &wtx, &wrx);
+	r.seal = &wrx;
+	g_assert_cmpint(feed_bytes(&r, f[0], &g), ==, -EKEYREJECTED);
+	dipc_frame_reader_clear(&r);
+	g_assert_cmpuint(g.envs->len, ==, 2);
+
+	for (int i = 0; i < 4; i++)
+		g_bytes_unref(f[i]);
+	g_ptr_array_unref(g.envs);
+}
+
+static void test_seal_mac(void)
+{
+	seal_case(false);
+}
+
+static void test_seal_encrypt(void)
+{
+	seal_case(true);
+}
+
 /* ---- loopback ------------------------------------------------------------- */
 
 #define SECRET "0123456789abcdef-wire-test"
@@ -326,15 +445,17 @@ static unsigned slow = 1;
 #define HB (50 * slow)
 #define DEAD (150 * slow)
 
-static dipc_conf *make_conf(const char *secret, const char *allowed, unsigned max_conn)
+/* cluster_extra and limits_extra: more lines for those groups. */
+static dipc_conf *make_conf_ex(const char *secret, const char *allowed, unsigned max_conn,
+			       const char *cluster_extra, const char *limits_extra)
 {
 	static unsigned n;
 	g_autofree char *path = g_strdup_printf("%s/w%u.conf", tmpdir, n++);
 	g_autofree char *text = g_strdup_printf(
 		"[cluster]\nsecret = %s\nreferee = 127.0.0.1:1\nallowed_hosts = %s\n"
-		"heartbeat_ms = %u\ndead_after_ms = %u\n"
-		"[limits]\nmax_connections = %u\n",
-		secret, allowed, HB, DEAD, max_conn);
+		"heartbeat_ms = %u\ndead_after_ms = %u\n%s"
+		"[limits]\nmax_connections = %u\n%s",
+		secret, allowed, HB, DEAD, cluster_extra, max_conn, limits_extra);
 	GError *e = NULL;
 	dipc_conf *c;
 
@@ -343,6 +464,11 @@ static dipc_conf *make_conf(const char *secret, const char *allowed, unsigned ma
 	g_assert_no_error(e);
 	g_unlink(path);
 	return c;
+}
+
+static dipc_conf *make_conf(const char *secret, const char *allowed, unsigned max_conn)
+{
+	return make_conf_ex(secret, allowed, max_conn, "", "");
 }
 
 static void s_ready(dipc_conn *c, void *ud)
@@ -785,6 +911,120 @@ static void test_conn_handshake_timeout(void)
 	world_done(&w);
 }
 
+
+/* Both ends with [cluster] encrypt = yes talk; one end without is refused
+ * at the handshake with a line that says why. */
+static bool both_closed(world *w)
+{
+	return w->cli[0].closed && w->n_srv == 1 && w->srv[0].closed;
+}
+
+static void test_conn_encrypt(void)
+{
+	world w;
+
+	world_init(&w, make_conf_ex(SECRET, "127.0.0.0/8", 16, "encrypt = yes\n", ""),
+		   make_conf_ex(SECRET, "127.0.0.0/8", 16, "encrypt = yes\n", ""));
+	client(&w, 0, "n1");
+	run_until(&w, both_ready, 3000);
+	g_assert_cmpint(call_lookup(w.cli[0].c, 41, 1000, &w.calls[0]), ==, 1);
+	g_assert_cmpint(call_lookup(w.cli[0].c, 43, 1000, &w.calls[1]), ==, 2);
+	g_assert_cmpint(call_lookup(w.cli[0].c, 45, 1000, &w.calls[2]), ==, 3);
+	run_until(&w, calls_done_3, 3000);
+	g_assert_cmpint(w.calls[0].id, ==, 42);
+	g_assert_cmpint(w.calls[2].id, ==, 46);
+	world_done(&w);
+
+	world_init(&w, make_conf_ex(SECRET, "127.0.0.0/8", 16, "encrypt = yes\n", ""),
+		   make_conf(SECRET, "127.0.0.0/8", 16));
+	client(&w, 0, "n1");
+	run_until(&w, both_closed, 3000);
+	g_assert_cmpint(w.cli[0].ready, ==, 0);
+	g_assert_cmpint(w.srv[0].ready, ==, 0);
+	g_assert_cmpint(w.srv[0].close_err, ==, -EACCES);
+	world_done(&w);
+}
+
+/* max_conn_per_host: idle strangers from one address are evicted oldest
+ * first, and a real peer from the same address gets in and stays. */
+static raw flood[3];
+
+static bool flood_connected(world *w)
+{
+	return flood[0].connected && flood[1].connected && flood[2].connected &&
+	       w->n_srv == 3;
+}
+
+static bool peer_in_first_out(world *w)
+{
+	return w->cli[0].ready && w->srv[3].ready && flood[0].eof;
+}
+
+static dipc_conf *make_conf_long_ex(const char *limits_extra)
+{
+	g_autofree char *path = g_strdup_printf("%s/long.conf", tmpdir);
+	g_autofree char *text = g_strdup_printf(
+		"[cluster]\nsecret = %s\nreferee = 127.0.0.1:1\n"
+		"heartbeat_ms = 1000\ndead_after_ms = 10000\nhandshake_ms = 10000\n"
+		"[limits]\n%s", SECRET, limits_extra);
+	GError *e = NULL;
+	dipc_conf *c;
+
+	g_assert_true(g_file_set_contents(path, text, -1, &e));
+	c = dipc_conf_load(path, NULL, false, &e);
+	g_assert_no_error(e);
+	g_unlink(path);
+	return c;
+}
+
+static bool flood_upto_0(world *w)
+{
+	return w->n_srv >= 1;
+}
+
+static bool flood_upto_1(world *w)
+{
+	return w->n_srv >= 2;
+}
+
+static bool flood_upto_2(world *w)
+{
+	return w->n_srv >= 3;
+}
+
+static bool (*const flood_connected_upto[3])(world *w) = {
+	flood_upto_0, flood_upto_1, flood_upto_2,
+};
+
+static void test_conn_per_host(void)
+{
+	world w;
+	struct sockaddr_in sa;
+
+	/* The server's timings are long: strangers must not time out first. */
+	world_init(&w, make_conf_long_ex("max_conn_per_host = 3\n"),
+		   make_conf(SECRET, "127.0.0.0/8", 16));
+	uv_ip4_addr("127.0.0.1", atoi(strrchr(w.hostport, ':') + 1), &sa);
+	memset(flood, 0, sizeof(flood));
+	for (int i = 0; i < 3; i++) {
+		uv_tcp_init(&w.loop, &flood[i].tcp);
+		flood[i].tcp.data = flood[i].req.data = &flood[i];
+		uv_tcp_connect(&flood[i].req, &flood[i].tcp, (struct sockaddr *)&sa,
+			       raw_connected);
+		/* One at a time, so that "oldest" is flood[0]. */
+		run_until(&w, flood_connected_upto[i], 3000);
+	}
+	run_until(&w, flood_connected, 3000);
+	client(&w, 0, "n1");
+	run_until(&w, peer_in_first_out, 3000);
+	g_assert_false(flood[1].eof);
+	g_assert_false(flood[2].eof);
+	g_assert_cmpint(w.srv[0].close_err, ==, -ECONNREFUSED);
+	for (int i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&flood[i].tcp, NULL);
+	world_done(&w);
+}
+
 static dipc_conf *make_conf_timed(unsigned hb, unsigned dead)
 {
 	g_autofree char *path = g_strdup_printf("%s/timed.conf", tmpdir);
@@ -978,12 +1218,16 @@ int main(int argc, char **argv)
 	g_test_add_func("/wire/frame/split", test_frame_split);
 	g_test_add_func("/wire/frame/large", test_frame_large);
 	g_test_add_func("/wire/frame/bad", test_frame_bad);
+	g_test_add_func("/wire/seal/mac", test_seal_mac);
+	g_test_add_func("/wire/seal/encrypt", test_seal_encrypt);
 	g_test_add_func("/wire/conn/ok", test_conn_ok);
 	g_test_add_func("/wire/conn/bad-secret", test_conn_bad_secret);
 	g_test_add_func("/wire/conn/not-allowed", test_conn_not_allowed);
 	g_test_add_func("/wire/conn/max-connections", test_conn_max_connections);
 	g_test_add_func("/wire/conn/close-mid-batch", test_conn_close_mid_batch);
 	g_test_add_func("/wire/conn/handshake-timeout", test_conn_handshake_timeout);
+	g_test_add_func("/wire/conn/encrypt", test_conn_encrypt);
+	g_test_add_func("/wire/conn/per-host", test_conn_per_host);
 	g_test_add_func("/wire/conn/refused", test_conn_refused);
 	g_test_add_func("/wire/conn/stall", test_conn_stall);
 	r = g_test_run();
