@@ -396,9 +396,11 @@ void shmglue_read(dipc_node *n, fuse_req_t req, int32_t id, size_t size, off_t o
 		  bool direct);
 void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, size_t size,
 		   off_t off, bool writepage, bool direct);
-void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault *in);
+void shmglue_fault(dipc_node *n, fuse_req_t req, int32_t tgid,
+		   const struct dipc_ioc_shmfault *in);
 void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner, uint32_t *rev, bool *flushing);   /* shm_takeback.c */
+		      const char *owner, bool writable, uint32_t *rev, bool *flushing);
+int shmglue_attach_check(dipc_node *n, int32_t tgid, int32_t id, bool write);   /* shm_takeback.c */
 bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id);
 void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in);

@@ -34,6 +34,7 @@ typedef struct shm_proc {
 	GQueue sent;             /* delivered, not acknowledged */
 	uint64_t seq;
 	GHashTable *att;         /* id -> count */
+	GHashTable *att_rw;      /* id -> attaches without SHM_RDONLY */
 	bool in_intr;
 	int pidfd;               /* exit watch (-1: none) */
 	int32_t helper_tid;      /* the thread parked in SHMWAIT */
@@ -72,6 +73,7 @@ static shm_proc *proc_get(dipc_node *n, int32_t tgid, bool create)
 		g_queue_init(&p->cmds);
 		g_queue_init(&p->sent);
 		p->att = g_hash_table_new(g_direct_hash, g_direct_equal);
+		p->att_rw = g_hash_table_new(g_direct_hash, g_direct_equal);
 		p->n = n;
 		/* Its exit ends its attaches, even if its helper never ran. */
 		p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
@@ -157,6 +159,7 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 		detach_send(n, p->tgid, GPOINTER_TO_INT(k), GPOINTER_TO_UINT(v));
 	}
 	g_hash_table_destroy(p->att);
+	g_hash_table_destroy(p->att_rw);
 	if (p->wait_req) {
 		fuse_reply_err(p->wait_req, EINTR);
 		p->wait_req = NULL;
@@ -395,7 +398,11 @@ static void revoke_reply(shm_flush *f, GArray *dirty)
 
 	if (!f->conn)
 		return;   /* the manager went away */
-	shm_pages_fill(f->s, dirty, &pg, &a, &b, &data, true);
+	if (shm_pages_fill(f->s, dirty, &pg, &a, &b, &data, true) < 0) {
+		/* the manager logs the written pages as lost */
+		dipc_conn_reply_err(f->conn, f->req_id, EIO);
+		return;
+	}
 	rr.dirty = &pg;
 	env.body_case = DIPC__ENVELOPE__BODY_SHM_REVOKE_REPLY;
 	env.shm_revoke_reply = &rr;
@@ -440,14 +447,39 @@ void shm_takeback_conn_closed(shm_local *s, dipc_conn *c)
  * this process its commands, so it maps PROT_NONE and faults through the
  * daemon, which holds the faults until the take-back ends. */
 void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner, uint32_t *rev, bool *flushing)
+		      const char *owner, bool writable, uint32_t *rev, bool *flushing)
 {
 	shm_proc *p = proc_get(n, tgid, true);
 	unsigned c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att, GINT_TO_POINTER(id)));
 	g_hash_table_replace(p->att, GINT_TO_POINTER(id), GUINT_TO_POINTER(c + 1));
+	if (writable) {
+		c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att_rw, GINT_TO_POINTER(id)));
+		g_hash_table_replace(p->att_rw, GINT_TO_POINTER(id), GUINT_TO_POINTER(c + 1));
+	}
 	shm_local *s = shm_local_get(n, id, size, owner);
 	*rev = s ? s->rev : 0;
 	*flushing = s && s->flush;
+}
+
+/*
+ * Does process tgid of this node hold an attach of id (a writable one, for
+ * write)?  0, -EINVAL (no attach: the kernel's answer to a shmdt of an
+ * address that is not attached) or -EACCES (only SHM_RDONLY attaches).
+ * What a process may ask of a segment's pages (SHMFAULT, SHMWAIT) and what
+ * a fork child inherits (SHMAT with fork) follow from the attaches the
+ * owner granted, never from the request's word.  A shmdt names no attach,
+ * so a process that had a writable one keeps write faults while it holds
+ * any: its rights were checked when it attached.
+ */
+int shmglue_attach_check(dipc_node *n, int32_t tgid, int32_t id, bool write)
+{
+	shm_proc *p = shm_st(n) ? proc_get(n, tgid, false) : NULL;
+
+	if (!p || !g_hash_table_contains(p->att, GINT_TO_POINTER(id)))
+		return -EINVAL;
+	if (write && !g_hash_table_contains(p->att_rw, GINT_TO_POINTER(id)))
+		return -EACCES;
+	return 0;
 }
 
 /* A shmdt of the caller: false if it had no attach of id. */
@@ -458,10 +490,15 @@ bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id)
 
 	if (!p || !(c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att, GINT_TO_POINTER(id)))))
 		return false;
-	if (c == 1)
+	if (c == 1) {
 		g_hash_table_remove(p->att, GINT_TO_POINTER(id));
-	else
+		g_hash_table_remove(p->att_rw, GINT_TO_POINTER(id));
+	} else {
 		g_hash_table_replace(p->att, GINT_TO_POINTER(id), GUINT_TO_POINTER(c - 1));
+		unsigned w = GPOINTER_TO_UINT(g_hash_table_lookup(p->att_rw, GINT_TO_POINTER(id)));
+		if (w > c - 1)
+			g_hash_table_replace(p->att_rw, GINT_TO_POINTER(id), GUINT_TO_POINTER(c - 1));
+	}
 	return true;
 }
 
@@ -498,18 +535,28 @@ static void helper_intr_hook(fuse_req_t req, void *data)
 	}
 }
 
+/* The helper's mailbox.  Only a process with attaches (or commands it
+ * still owes an answer to) parks here: anyone else would only pin a watch
+ * and a request of the node.  The refusal is EBUSY, on which the shim's
+ * helper ends (its next shmat starts a new one). */
 void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in)
 {
-	shm_proc *p = proc_get(n, tgid, true);
+	shm_proc *p = proc_get(n, tgid, false);
 
 	if (in->probe) {
 		struct dipc_ioc_shmwait out = { 0 };
-		out.parked = p->wait_req != NULL;
+		out.parked = p && p->wait_req != NULL;
 		fuse_reply_ioctl(req, 0, &out, sizeof(out));
 		return;
 	}
-	proc_ack(p, in->ack);
+	if (p)
+		proc_ack(p, in->ack);
+	if (!p || (g_hash_table_size(p->att) == 0 && g_queue_is_empty(&p->cmds) &&
+		   g_queue_is_empty(&p->sent))) {
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
 	if (p->wait_req)
 		fuse_reply_err(p->wait_req, EBUSY);
 	p->wait_req = req;
