@@ -138,7 +138,7 @@ static void shm_done(dipc_op *op)
 		fuse_reply_err(req, -op->result);
 	} else if (op->shm.cmd == DIPC_SHM_CMD_ATTACH) {
 		bool flushing = false;
-		shmglue_attached(n, op->who.pid, op->id, op->shm.ds.segsz,
+		shmglue_attached(n, op->who.pid, op->id, &op->shm.ds,
 				 cluster_owner_of(n, op->id), !(op->shm.flags & SHM_RDONLY),
 				 &at->rev, &flushing);
 		at->flushing = flushing;
