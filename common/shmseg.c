@@ -44,15 +44,26 @@ dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
 
 	dipc_ipc_perm_init(&s->perm, key, id, (uint32_t)mode, creator);
 	s->size = size;
-	s->npages = (size + DIPC_SHM_PAGE - 1) / DIPC_SHM_PAGE;
+	s->npages = dipc_shm_pages_of(size);
 	s->cpid = creator->pid;
 	s->ctime = dipc_now_sec();
 	s->attaches = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	s->readers = g_new0(uint64_t, s->npages);
-	s->writer = g_new0(uint8_t, s->npages);
-	s->written = g_new0(uint8_t, s->npages);
-	s->granted_ms = g_new0(uint64_t, s->npages);
+	/* Sized by the client: an allocation that fails (or whose size
+	 * overflows) is the client's ENOMEM, never an abort of the node. */
+	s->readers = g_try_new0(uint64_t, s->npages);
+	s->writer = g_try_new0(uint8_t, s->npages);
+	s->written = g_try_new0(uint8_t, s->npages);
+	s->granted_ms = g_try_new0(uint64_t, s->npages);
+	if (s->npages && (!s->readers || !s->writer || !s->written || !s->granted_ms)) {
+		dipc_shmseg_free(s);
+		return NULL;
+	}
 	return s;
+}
+
+uint64_t dipc_shm_pages_of(uint64_t size)
+{
+	return size / DIPC_SHM_PAGE + (size % DIPC_SHM_PAGE != 0);
 }
 
 void dipc_shmseg_free(dipc_shmseg *s)

@@ -63,8 +63,11 @@ typedef struct dipc_shm_plan {
 	GArray *lacking;       /* runs the requester holds no copy of */
 } dipc_shm_plan;
 
+/* NULL when the directory cannot be allocated (the caller's ENOMEM). */
 dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
 			     const dipc_ident *creator);
+/* Pages of a segment of size bytes, without overflow for any size. */
+uint64_t dipc_shm_pages_of(uint64_t size);
 void dipc_shmseg_free(dipc_shmseg *s);
 
 const dipc_ipc_perm *dipc_shmseg_perm(const dipc_shmseg *s);

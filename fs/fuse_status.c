@@ -98,7 +98,10 @@ void status_start(dipc_node *n, fuse_req_t req, enum status_purpose purpose,
 	op->ud = sr;
 	op->done = status_done;
 	req_ident(n, req, &op->who);
-	route_op(op);
+	if (kind == DIPC_KIND_SHM && shmglue_attach_status(n, op, purpose == FOR_OPEN))
+		op_complete(op, 0);   /* the shim's shmat: known from its attach */
+	else
+		route_op(op);
 }
 
 void status_open_text(fuse_req_t req, struct fuse_file_info *fi, char *text)

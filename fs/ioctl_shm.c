@@ -55,6 +55,10 @@ static int shmctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 		call->reply_size = MIN(call->out_size, sizeof(*out));
 		return DIPC_IOC_ANSWERED;
 	}
+	/* The attach counting is the SHMAT and SHMDT rows' (with their
+	 * checks), never a shmctl command a caller may name. */
+	if (c->cmd == DIPC_SHM_CMD_ATTACH || c->cmd == DIPC_SHM_CMD_DETACH)
+		return -EINVAL;
 	op = ioc_op_new(call, OP_SHMCTL);
 	op->id = c->id;
 	op->shm.cmd = c->cmd;
@@ -84,13 +88,42 @@ static int shmat_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	return 0;
 }
 
-/* A detach must end an attach this node knows of.  (A shmctl payload whose
- * cmd is DIPC_SHM_CMD_DETACH is one too: the owner executes op->shm.cmd.) */
+/* A detach must end an attach this node knows of. */
 static int detach_admit(dipc_op *op)
 {
-	if (op->shm.cmd != DIPC_SHM_CMD_DETACH)
-		return 0;
 	return shmglue_detach_local(op->node, op->who.pid, op->id) ? 0 : -EINVAL;
+}
+
+/* The parent of tgid, from /proc (0: unknown). */
+static int32_t parent_of(int32_t tgid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/status", (int)tgid);
+	g_autofree char *text = NULL;
+	const char *l;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL) || !(l = strstr(text, "\nPPid:")))
+		return 0;
+	return (int32_t)g_ascii_strtoll(l + 7, NULL, 10);
+}
+
+/* An attach a fork child claims (fork = 1 skips the owner's ipcperms, as
+ * the kernel's fork copies the parent's attaches) must be one its parent
+ * holds on this node, writable if the claim is.  Checked when the child's
+ * claim arrives: the shim sends it from its atfork handler, before the
+ * child runs any code of its own; a parent that detached or exited in that
+ * window leaves the child's mapping inaccessible (SIGBUS on access), which
+ * is the price of never trusting the claim. */
+static int attach_admit(dipc_op *op)
+{
+	int32_t parent;
+
+	if (!op->shm.fork)
+		return 0;
+	parent = parent_of(op->who.pid);
+	if (parent <= 0)
+		return -EINVAL;
+	return shmglue_attach_check(op->node, parent, op->id,
+				    !(op->shm.flags & SHM_RDONLY)) < 0 ? -EACCES : 0;
 }
 
 /* One answer for the three op rows, by op->shm.cmd (which the owner executes:
@@ -105,8 +138,9 @@ static void shm_done(dipc_op *op)
 		fuse_reply_err(req, -op->result);
 	} else if (op->shm.cmd == DIPC_SHM_CMD_ATTACH) {
 		bool flushing = false;
-		shmglue_attached(n, op->who.pid, op->id, op->shm.ds.segsz,
-				 cluster_owner_of(n, op->id), &at->rev, &flushing);
+		shmglue_attached(n, op->who.pid, op->id, &op->shm.ds,
+				 cluster_owner_of(n, op->id), !(op->shm.flags & SHM_RDONLY),
+				 &at->rev, &flushing);
 		at->flushing = flushing;
 		at->ds = op->shm.ds;
 		fuse_reply_ioctl(req, 0, at, sizeof(*at));
@@ -124,7 +158,13 @@ static void shm_done(dipc_op *op)
 
 static void shmfault_serve(dipc_ioc_call *call, fuse_req_t req)
 {
-	shmglue_fault(call->node, req, call->in);
+	dipc_ident who;
+
+	if (req_ident(call->node, req, &who) < 0) {
+		fuse_reply_err(req, ESRCH);
+		return;
+	}
+	shmglue_fault(call->node, req, who.pid, call->in);
 }
 
 static void shmwait_serve(dipc_ioc_call *call, fuse_req_t req)
@@ -140,9 +180,9 @@ static void shmwait_serve(dipc_ioc_call *call, fuse_req_t req)
 
 const dipc_ioc_row dipc_ioc_shm_rows[] = {
 	{ IOC_EXACT(DIPC_IOC_SHMCTL, struct dipc_ioc_shmctl), .flags = IOC_NO_INTR,
-	  .decode = shmctl_decode, .admit = detach_admit, .done = shm_done },
+	  .decode = shmctl_decode, .done = shm_done },
 	{ IOC_EXACT(DIPC_IOC_SHMAT, struct dipc_ioc_shmat), .flags = IOC_NO_INTR,
-	  .decode = shmat_decode, .done = shm_done },
+	  .decode = shmat_decode, .admit = attach_admit, .done = shm_done },
 	{ IOC_EXACT(DIPC_IOC_SHMDT, struct dipc_ioc_shmat), .flags = IOC_NO_INTR,
 	  .decode = shmat_decode, .admit = detach_admit, .done = shm_done },
 	{ IOC_EXACT(DIPC_IOC_SHMFAULT, struct dipc_ioc_shmfault), .serve = shmfault_serve },

@@ -416,13 +416,15 @@ void shmglue_read(dipc_node *n, fuse_req_t req, int32_t id, size_t size, off_t o
 		  bool direct);
 void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, size_t size,
 		   off_t off, bool writepage, bool direct);
-void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault *in);
-void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner, uint32_t *rev, bool *flushing);   /* shm_takeback.c */
+void shmglue_fault(dipc_node *n, fuse_req_t req, int32_t tgid,
+		   const struct dipc_ioc_shmfault *in);
+void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, const struct dipc_shmid_ds *ds,
+		      const char *owner, bool writable, uint32_t *rev, bool *flushing);
+bool shmglue_attach_status(dipc_node *n, dipc_op *op, bool open);
+int shmglue_attach_check(dipc_node *n, int32_t tgid, int32_t id, bool write);   /* shm_takeback.c */
 bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id);
 void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in);
-void shmglue_flush_exits(dipc_node *n);
 
 /* ---- exitwatch.c: process exits, one epoll fd for every pidfd ---- */
 typedef void (*dipc_exit_fn)(void *ud);
@@ -448,8 +450,5 @@ void procwatch_fini(dipc_node *n);
 void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner);
 /* Announce the exits the loop has not seen yet (run before every operation). */
 void procwatch_flush(dipc_node *n);
-/* The values of table whose pidfd (fd_of(value)) says the process exited,
- * in one poll(2) with no wait; a list for g_slist_free. */
-GSList *pidfds_exited(GHashTable *table, int (*fd_of)(gpointer v));
 
 #endif /* DIPC_FS_NODE_H */

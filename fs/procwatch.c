@@ -14,7 +14,6 @@
  * owner always applies the adjustments after the last operation.
  */
 #include <errno.h>
-#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -109,37 +108,6 @@ void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
 void procwatch_flush(dipc_node *n)
 {
 	exitwatch_flush(n);
-}
-
-/* The values of table whose pidfd (fd_of(value)) says the process exited,
- * in one poll(2) with no wait (the shared-memory attaches still use it). */
-GSList *pidfds_exited(GHashTable *table, int (*fd_of)(gpointer v))
-{
-	guint count = table ? g_hash_table_size(table) : 0;
-	g_autofree struct pollfd *fds = NULL;
-	g_autofree gpointer *vs = NULL;
-	GHashTableIter it;
-	gpointer v;
-	GSList *exited = NULL;
-	guint i = 0;
-
-	if (count == 0)
-		return NULL;
-	fds = g_new0(struct pollfd, count);
-	vs = g_new0(gpointer, count);
-	g_hash_table_iter_init(&it, table);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		vs[i] = v;
-		fds[i].fd = fd_of(v);   /* < 0: poll(2) ignores it */
-		fds[i].events = POLLIN;
-		i++;
-	}
-	if (poll(fds, count, 0) <= 0)
-		return NULL;
-	for (i = 0; i < count; i++)
-		if (fds[i].revents & (POLLIN | POLLHUP))
-			exited = g_slist_prepend(exited, vs[i]);
-	return exited;
 }
 
 void procwatch_init(dipc_node *n)

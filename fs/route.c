@@ -50,7 +50,6 @@ void route_op(dipc_op *op)
 	const char *owner;
 
 	procwatch_flush(n);
-	shmglue_flush_exits(n);
 	if (op->interrupted) {
 		op_complete(op, -EINTR);
 		return;

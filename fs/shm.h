@@ -158,9 +158,9 @@ typedef void (*shm_fetch_end_fn)(void *ud, int err);
 void shm_fetch_start(dipc_node *n, const char *from, int32_t id, GArray *runs,
 		     shm_fetch_put_fn put, shm_fetch_end_fn end, void *ud);
 void shm_fetch_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
-void shm_pages_fill(shm_local *s, const GArray *runs, Dipc__ShmPages *pg, uint64_t **a,
-		    uint64_t **b, uint8_t **data, bool allow_inline);
-bool shm_pages_install(shm_local *s, const Dipc__ShmPages *pg, GArray *fetch);
+int shm_pages_fill(shm_local *s, const GArray *runs, Dipc__ShmPages *pg, uint64_t **a,
+		   uint64_t **b, uint8_t **data, bool allow_inline);
+int shm_pages_install(shm_local *s, const Dipc__ShmPages *pg, GArray *fetch);
 GArray *shm_runs_from_pb(const Dipc__ShmPages *pg);
 
 /* ---- shm_owner.c ---- */

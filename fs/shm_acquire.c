@@ -146,10 +146,12 @@ static void acquire_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 				shm_mem_zero(s, z->first[i], z->count[i]);
 	}
 	GArray *fetch = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
-	if (!shm_pages_install(s, g->data, fetch)) {
+	int r = shm_pages_install(s, g->data, fetch);
+	if (r < 0) {
+		/* nothing is marked held: the waits fail, none sees stale bytes */
 		g_array_free(fetch, TRUE);
 		send_done(s);
-		acq_fail(a, -EPROTO);
+		acq_fail(a, r);
 		return;
 	}
 	shm_fetch_start(s->n, s->owner, s->id, fetch, acq_put, acq_end, a);

@@ -92,14 +92,23 @@ shm_local *shm_local_get(dipc_node *n, int32_t id, uint64_t size, const char *ow
 		return s;
 	if (size == 0 || !owner)
 		return NULL;
+	/* The size comes from a client (at the owner) or a peer: every
+	 * product is checked and the page states are a try-allocation. */
+	uint64_t npages = dipc_shm_pages_of(size), bytes;
+	uint8_t *state;
+	if (!g_uint64_checked_mul(&bytes, npages, PAGE) || bytes > (uint64_t)G_MAXINT64 ||
+	    !(state = g_try_new0(uint8_t, npages))) {
+		g_message("shm %d: no room for a copy of %" G_GUINT64_FORMAT " bytes", id, size);
+		return NULL;
+	}
 	name = g_strdup_printf("dipc-shm-%d", id);
 	int fd = memfd_create(name, MFD_CLOEXEC);
-	uint64_t npages = (size + PAGE - 1) / PAGE;
-	if (fd < 0 || ftruncate(fd, (off_t)(npages * PAGE)) < 0) {
+	if (fd < 0 || ftruncate(fd, (off_t)bytes) < 0) {
 		g_warning("shm %d: no memfd of %" G_GUINT64_FORMAT " bytes: %s", id, size,
 			  g_strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		g_free(state);
 		return NULL;
 	}
 	s = g_new0(shm_local, 1);
@@ -109,7 +118,7 @@ shm_local *shm_local_get(dipc_node *n, int32_t id, uint64_t size, const char *ow
 	s->npages = npages;
 	s->owner = g_strdup(owner);
 	s->memfd = fd;
-	s->state = g_new0(uint8_t, npages);
+	s->state = state;
 	g_queue_init(&s->waits);
 	g_queue_init(&s->flushes);
 	g_hash_table_insert(shm_st(n)->locals, GINT_TO_POINTER(id), s);
@@ -184,7 +193,11 @@ void shm_wait_answer(shm_wait *w, int err)
 	case W_READ:
 	case W_DREAD: {
 		g_autofree char *buf = g_malloc(MAX(w->size, 1));
-		shm_mem_read(s, (uint64_t)w->off, buf, w->size);
+		int r = shm_mem_read(s, (uint64_t)w->off, buf, w->size);
+		if (r < 0) {
+			fuse_reply_err(w->req, EIO);   /* never bytes we do not have */
+			break;
+		}
 		if (s->flush && runs_overlap(s->flush->runs, w->first, w->count))
 			s->reads_in_flush++;
 		fuse_reply_buf(w->req, buf, w->size);
@@ -353,18 +366,26 @@ void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, si
 		SHM_TRACE("shm: writeback %d: %lu+%lu ok %d", id, (unsigned long)first,
 			(unsigned long)count, shm_pages_ok(s, first, count, true));
 		uint64_t dropped = 0;
+		int err = 0;
 		for (uint64_t pg = first; pg < first + count; pg++) {
 			uint64_t a = MAX(pg * PAGE, (uint64_t)off);
 			uint64_t b = MIN((pg + 1) * PAGE, (uint64_t)off + size);
-			if (s->state[pg] == PG_W)
-				shm_mem_write(s, a, buf + (a - (uint64_t)off), b - a);
-			else
+			if (s->state[pg] != PG_W)
 				dropped++;
+			else if (!err)
+				err = shm_mem_write(s, a, buf + (a - (uint64_t)off), b - a);
 		}
 		if (dropped)
 			g_message("shm %d: dropped the write-back of %" G_GUINT64_FORMAT
 				  " page(s) in %" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT
 				  " this node does not hold for writing", id, dropped, first, count);
+		if (err < 0) {
+			/* the page cache keeps the page dirty and says so */
+			g_warning("shm %d: cannot store written-back pages %" G_GUINT64_FORMAT
+				  "+%" G_GUINT64_FORMAT ": %s", id, first, count, g_strerror(-err));
+			fuse_reply_err(req, -err);
+			return;
+		}
 		fuse_reply_write(req, size);
 		return;
 	}
@@ -383,9 +404,13 @@ void shmglue_write(dipc_node *n, fuse_req_t req, int32_t id, const char *buf, si
 
 /* ---- FUSE: the shim's ioctls ---- */
 
-void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault *in)
+/* A fault of process tgid: only of a segment it holds an attach of, and
+ * for writing only through a writable one (shmglue_attach_check). */
+void shmglue_fault(dipc_node *n, fuse_req_t req, int32_t tgid,
+		   const struct dipc_ioc_shmfault *in)
 {
 	shm_local *s = shm_local_find(n, in->id);
+	int r;
 
 	if (!s || s->gone) {
 		fuse_reply_err(req, EIDRM);
@@ -393,6 +418,10 @@ void shmglue_fault(dipc_node *n, fuse_req_t req, const struct dipc_ioc_shmfault 
 	}
 	if (in->page >= s->npages) {
 		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if ((r = shmglue_attach_check(n, tgid, in->id, in->write != 0)) < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
 	SHM_TRACE("shm: fault %d: pid %d page %lu %s", in->id, fuse_req_ctx(req)->pid,

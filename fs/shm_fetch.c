@@ -143,36 +143,49 @@ void shm_fetch_start(dipc_node *n, const char *from, int32_t id, GArray *runs,
 
 /* ---- ShmPages: runs, and their bytes inline when they are few ---- */
 
-/* Install the bytes of a ShmPages message (inline) or list them to fetch. */
-bool shm_pages_install(shm_local *s, const Dipc__ShmPages *pg, GArray *fetch)
+/* Install the bytes of a ShmPages message (inline) or list them to fetch.
+ * The runs come from a peer: each is inside the segment, their sum and its
+ * bytes are checked products, and a page whose bytes did not reach the
+ * memfd fails the whole message (its caller marks nothing installed).
+ * Returns 0, -EPROTO (a malformed message) or the memfd's -errno. */
+int shm_pages_install(shm_local *s, const Dipc__ShmPages *pg, GArray *fetch)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, bytes;
 	if (!pg)
-		return true;
+		return 0;
 	if (pg->n_first != pg->n_count)
-		return false;
+		return -EPROTO;
 	for (size_t i = 0; i < pg->n_first; i++) {
-		if (pg->first[i] >= s->npages || pg->count[i] > s->npages - pg->first[i])
-			return false;
-		total += pg->count[i];
+		if (pg->first[i] >= s->npages || pg->count[i] > s->npages - pg->first[i] ||
+		    !g_uint64_checked_add(&total, total, pg->count[i]))
+			return -EPROTO;
 	}
-	if (pg->data.len && pg->data.len != total * PAGE)
-		return false;
+	if (!g_uint64_checked_mul(&bytes, total, PAGE) || (pg->data.len && pg->data.len != bytes))
+		return -EPROTO;
 	uint64_t off = 0;
 	for (size_t i = 0; i < pg->n_first; i++) {
 		if (pg->data.len) {
-			shm_mem_write(s, pg->first[i] * PAGE, pg->data.data + off, pg->count[i] * PAGE);
+			/* in the segment: first + count <= npages, no overflow */
+			int r = shm_mem_write(s, pg->first[i] * PAGE, pg->data.data + off,
+					      pg->count[i] * PAGE);
+			if (r < 0) {
+				g_warning("shm %d: cannot store pages %" G_GUINT64_FORMAT
+					  "+%" G_GUINT64_FORMAT ": %s", s->id, pg->first[i],
+					  pg->count[i], g_strerror(-r));
+				return r;
+			}
 			off += pg->count[i] * PAGE;
 		} else if (fetch) {
 			dipc_shm_runs_add(fetch, pg->first[i], pg->count[i]);
 		}
 	}
-	return true;
+	return 0;
 }
 
-/* Fill a ShmPages with runs, and their bytes when they are few. */
-void shm_pages_fill(shm_local *s, const GArray *runs, Dipc__ShmPages *pg, uint64_t **a,
-		       uint64_t **b, uint8_t **data, bool allow_inline)
+/* Fill a ShmPages with runs, and their bytes when they are few.  Returns 0,
+ * or the memfd's -errno (then no bytes are attached: never stale ones). */
+int shm_pages_fill(shm_local *s, const GArray *runs, Dipc__ShmPages *pg, uint64_t **a,
+		   uint64_t **b, uint8_t **data, bool allow_inline)
 {
 	uint64_t total = runs_pages(runs);
 	*a = g_new(uint64_t, MAX(runs->len, 1));
@@ -190,12 +203,20 @@ void shm_pages_fill(shm_local *s, const GArray *runs, Dipc__ShmPages *pg, uint64
 		*data = g_malloc(total * PAGE);
 		for (guint i = 0; i < runs->len; i++) {
 			const dipc_shm_run *r = &g_array_index(runs, dipc_shm_run, i);
-			shm_mem_read(s, r->first * PAGE, *data + off, r->count * PAGE);
+			int e = shm_mem_read(s, r->first * PAGE, *data + off, r->count * PAGE);
+			if (e < 0) {
+				g_warning("shm %d: cannot read pages %" G_GUINT64_FORMAT
+					  "+%" G_GUINT64_FORMAT ": %s", s->id, r->first, r->count,
+					  g_strerror(-e));
+				g_clear_pointer(data, g_free);
+				return e;
+			}
 			off += r->count * PAGE;
 		}
 		pg->data.data = *data;
 		pg->data.len = total * PAGE;
 	}
+	return 0;
 }
 
 GArray *shm_runs_from_pb(const Dipc__ShmPages *pg)
@@ -227,7 +248,11 @@ void shm_fetch_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 	Dipc__Envelope r = DIPC__ENVELOPE__INIT;
 	Dipc__ShmFetchReply fr = DIPC__SHM_FETCH_REPLY__INIT;
 	g_autofree uint8_t *buf = g_malloc(f->count * PAGE);
-	shm_mem_read(s, f->first * PAGE, buf, f->count * PAGE);
+	int e = shm_mem_read(s, f->first * PAGE, buf, f->count * PAGE);
+	if (e < 0) {
+		dipc_conn_reply_err(c, env->req_id, EIO);
+		return;
+	}
 	fr.data.data = buf;
 	fr.data.len = f->count * PAGE;
 	r.body_case = DIPC__ENVELOPE__BODY_SHM_FETCH_REPLY;

@@ -13,6 +13,7 @@
  * Loop thread only.
  */
 #include <errno.h>
+#include <sys/sysinfo.h>
 
 #include "shm.h"
 
@@ -77,7 +78,8 @@ static void mgr_revoke_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud
 	}
 	shm_local *s = mgr_local(x->m);
 	GArray *fetch = g_array_new(FALSE, FALSE, sizeof(dipc_shm_run));
-	if (!shm_pages_install(s, reply->shm_revoke_reply->dirty, fetch)) {
+	if (shm_pages_install(s, reply->shm_revoke_reply->dirty, fetch) < 0) {
+		g_message("shm %d: written pages of %s are lost: not stored", s->id, mrev_name(x));
 		g_array_free(fetch, TRUE);
 		mrev_end(x);
 		return;
@@ -127,8 +129,13 @@ static int owner_grant(shm_mgr *m, const shm_mreq *r, const GArray *data, const 
 	Dipc__ShmPages pd = DIPC__SHM_PAGES__INIT, pz = DIPC__SHM_PAGES__INIT;
 	g_autofree uint64_t *a = NULL, *b = NULL, *za = NULL, *zb = NULL;
 	g_autofree uint8_t *bytes = NULL, *zbytes = NULL;
-	shm_pages_fill(s, data, &pd, &a, &b, &bytes, true);
-	shm_pages_fill(s, zero, &pz, &za, &zb, &zbytes, false);
+	int e = shm_pages_fill(s, data, &pd, &a, &b, &bytes, true);
+	if (e < 0) {
+		/* the requester's waits fail (EIO, SIGBUS): never stale bytes */
+		dipc_conn_reply_err(r->conn, r->req_id, EIO);
+		return e;
+	}
+	shm_pages_fill(s, zero, &pz, &za, &zb, &zbytes, false);   /* runs only */
 	g.data = &pd;
 	g.zero = &pz;
 	env.body_case = DIPC__ENVELOPE__BODY_SHM_GRANT;
@@ -179,13 +186,46 @@ void shm_owner_serve_done(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 
 /* ---- the segment's life at its owner (dipc_obj->shm) ---- */
 
+/*
+ * What bounds a segment's size.  shmmax and shmall stay the kernel's
+ * (dipc.conf's defaults are the kernel's, and shmglue_init() takes this
+ * node's /proc/sys/kernel/shm{max,all} when dipc.conf leaves them at that
+ * default): over shmmax is EINVAL, over shmall ENOSPC (objects.c).  Those
+ * defaults are about 2^64, so what stops a huge segment in the kernel is
+ * the memory accounting of newseg() (security_vm_enough_memory, heuristic
+ * overcommit): more pages than RAM + swap is ENOMEM.  The owner does the
+ * same with its own RAM + swap, before anything is sized by the request
+ * -- the page directory costs 18 bytes a page, the local copy one -- and
+ * any allocation that still fails is ENOMEM too, never an abort.
+ */
+static bool fits_node_memory(uint64_t size)
+{
+	struct sysinfo si;
+	uint64_t ram, swap, total;
+
+	if (sysinfo(&si) < 0)
+		return true;   /* unknown: the try-allocations still decide */
+	if (!g_uint64_checked_mul(&ram, si.totalram, si.mem_unit) ||
+	    !g_uint64_checked_mul(&swap, si.totalswap, si.mem_unit) ||
+	    !g_uint64_checked_add(&total, ram, swap))
+		return true;
+	return size <= total;
+}
+
 dipc_shmseg *shmglue_create(dipc_node *n, int32_t key, int32_t id, uint64_t size, int mode,
 			    const dipc_ident *who)
 {
+	if (!fits_node_memory(size))
+		return NULL;
 	shm_local *s = shm_local_get(n, id, size, n->name);
 	if (!s)
 		return NULL;
 	dipc_shmseg *seg = dipc_shmseg_new(key, id, size, mode, who);
+	if (!seg) {
+		s->gone = true;
+		shm_local_free_if_idle(s);
+		return NULL;
+	}
 	shm_mgr_params p = {
 		.loop = n->loop,
 		.id = id,

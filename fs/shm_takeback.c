@@ -11,8 +11,9 @@
  * take-back ends: the dirty pages go to the manager, the next one starts.
  *
  * The processes are watched here too: attach counts per process, its exit
- * (pidfd, the helper's interrupted wait, a reaper for those that owe
- * acknowledgements), and the detaches its end sends to the owner.
+ * (its pidfd in the node's exit watch set, exitwatch.c, drained before
+ * every operation; the helper's interrupted wait; a reaper for those that
+ * owe acknowledgements), and the detaches its end sends to the owner.
  *
  * Loop thread only.
  */
@@ -34,12 +35,24 @@ typedef struct shm_proc {
 	GQueue sent;             /* delivered, not acknowledged */
 	uint64_t seq;
 	GHashTable *att;         /* id -> count */
+	GHashTable *att_rw;      /* id -> attaches without SHM_RDONLY */
+	GHashTable *fresh;       /* id -> fresh_ds: the owner's answer to its shmat */
 	bool in_intr;
 	int pidfd;               /* exit watch (-1: none) */
+	dipc_exit_watch exit;    /* in the node's exit watch set (exitwatch.c) */
 	int32_t helper_tid;      /* the thread parked in SHMWAIT */
-	uv_poll_t poll;
 	dipc_node *n;
 } shm_proc;
+
+/* What the owner said of a segment when it counted an attach: the status
+ * the shim's open of shm/.id.ID that follows needs (shmglue_attach_status). */
+typedef struct fresh_ds {
+	uint32_t uid, gid, mode;
+	uint64_t size;
+	uint64_t at_ms;
+} fresh_ds;
+
+#define FRESH_MS 1000
 
 typedef struct shm_cmd {
 	struct dipc_shm_cmd c;
@@ -51,14 +64,13 @@ typedef struct shm_cmd {
 static void proc_gone(dipc_node *n, shm_proc *p);
 static bool proc_dead(int32_t tgid);
 
-static void proc_exit_cb(uv_poll_t *h, int status, int events)
+/* Its pidfd is readable: the process has exited (from the loop, or from the
+ * exitwatch_flush before an operation, so that whoever reaped it sees its
+ * detaches). */
+static void proc_exited(void *ud)
 {
-	shm_proc *p = h->data;
-	SHM_TRACE("shm: proc %d gone: pidfd status %d events %d", p->tgid, status, events);
-	if (status < 0 && !proc_dead(p->tgid)) {
-		uv_poll_stop(h);   /* a broken watch; the helper's wait still tells */
-		return;
-	}
+	shm_proc *p = ud;
+	SHM_TRACE("shm: proc %d gone: pidfd", p->tgid);
 	proc_gone(p->n, p);
 }
 
@@ -72,13 +84,16 @@ static shm_proc *proc_get(dipc_node *n, int32_t tgid, bool create)
 		g_queue_init(&p->cmds);
 		g_queue_init(&p->sent);
 		p->att = g_hash_table_new(g_direct_hash, g_direct_equal);
+		p->att_rw = g_hash_table_new(g_direct_hash, g_direct_equal);
+		p->fresh = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 		p->n = n;
 		/* Its exit ends its attaches, even if its helper never ran. */
 		p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-		if (p->pidfd >= 0) {
-			uv_poll_init(n->loop, &p->poll, p->pidfd);
-			p->poll.data = p;
-			uv_poll_start(&p->poll, UV_READABLE, proc_exit_cb);
+		if (p->pidfd >= 0 && exitwatch_add(n, &p->exit, p->pidfd, proc_exited, p) < 0) {
+			/* the helper's interrupted wait and the reaper still tell */
+			g_message("shm: cannot watch pid %d: %s", tgid, g_strerror(errno));
+			close(p->pidfd);
+			p->pidfd = -1;
 		}
 		g_hash_table_insert(st->procs, GINT_TO_POINTER(tgid), p);
 	}
@@ -129,13 +144,6 @@ static void proc_ack(shm_proc *p, uint64_t ack)
 
 static void detach_send(dipc_node *n, int32_t tgid, int32_t id, unsigned count);
 
-static void proc_closed(uv_handle_t *h)
-{
-	shm_proc *p = h->data;
-	close(p->pidfd);
-	g_free(p);
-}
-
 /* The process is gone (exit, exec, or it died before its helper ran): its
  * commands count as done, its attaches end. */
 static void proc_gone(dipc_node *n, shm_proc *p)
@@ -157,6 +165,8 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 		detach_send(n, p->tgid, GPOINTER_TO_INT(k), GPOINTER_TO_UINT(v));
 	}
 	g_hash_table_destroy(p->att);
+	g_hash_table_destroy(p->att_rw);
+	g_hash_table_destroy(p->fresh);
 	if (p->wait_req) {
 		fuse_reply_err(p->wait_req, EINTR);
 		p->wait_req = NULL;
@@ -167,11 +177,10 @@ static void proc_gone(dipc_node *n, shm_proc *p)
 		flush_acked(f);
 	}
 	if (p->pidfd >= 0) {
-		uv_poll_stop(&p->poll);
-		uv_close((uv_handle_t *)&p->poll, proc_closed);
-	} else {
-		g_free(p);
+		exitwatch_del(n, &p->exit);
+		close(p->pidfd);
 	}
+	g_free(p);
 }
 
 /* Was the helper's wait interrupted because its process is exiting or
@@ -213,31 +222,6 @@ static bool proc_dead(int32_t tgid)
 	buf[r] = 0;
 	const char *paren = strrchr(buf, ')');
 	return paren && (paren[2] == 'Z' || paren[2] == 'X');
-}
-
-/* Processes that exited before the loop polled their pidfd: gone now, so
- * that an operation of whoever reaped them sees their detaches (as
- * procwatch_flush does for SEM_UNDO). */
-static int proc_pidfd(gpointer v)
-{
-	return ((shm_proc *)v)->pidfd;
-}
-
-void shmglue_flush_exits(dipc_node *n)
-{
-	shm_state *st = shm_st(n);
-	GSList *dead;
-
-	if (!st)
-		return;
-	dead = pidfds_exited(st->procs, proc_pidfd);
-	for (GSList *l = dead; l; l = l->next) {
-		shm_proc *p = l->data;
-		/* a detach on the way may have flushed it already */
-		if (g_hash_table_lookup(st->procs, GINT_TO_POINTER(p->tgid)) == p)
-			proc_gone(n, p);
-	}
-	g_slist_free(dead);
 }
 
 /* Processes that owe acknowledgements and have no helper parked: dead? */
@@ -395,7 +379,11 @@ static void revoke_reply(shm_flush *f, GArray *dirty)
 
 	if (!f->conn)
 		return;   /* the manager went away */
-	shm_pages_fill(f->s, dirty, &pg, &a, &b, &data, true);
+	if (shm_pages_fill(f->s, dirty, &pg, &a, &b, &data, true) < 0) {
+		/* the manager logs the written pages as lost */
+		dipc_conn_reply_err(f->conn, f->req_id, EIO);
+		return;
+	}
 	rr.dirty = &pg;
 	env.body_case = DIPC__ENVELOPE__BODY_SHM_REVOKE_REPLY;
 	env.shm_revoke_reply = &rr;
@@ -439,15 +427,77 @@ void shm_takeback_conn_closed(shm_local *s, dipc_conn *c)
  * tell the shim how to map it: a take-back that already runs did not send
  * this process its commands, so it maps PROT_NONE and faults through the
  * daemon, which holds the faults until the take-back ends. */
-void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, uint64_t size,
-		      const char *owner, uint32_t *rev, bool *flushing)
+void shmglue_attached(dipc_node *n, int32_t tgid, int32_t id, const struct dipc_shmid_ds *ds,
+		      const char *owner, bool writable, uint32_t *rev, bool *flushing)
 {
 	shm_proc *p = proc_get(n, tgid, true);
+	uint64_t size = ds->segsz;
+	fresh_ds *f = g_new(fresh_ds, 1);
+	f->uid = ds->perm.uid;
+	f->gid = ds->perm.gid;
+	f->mode = ds->perm.mode & 0777;
+	f->size = ds->segsz;
+	f->at_ms = uv_now(n->loop);
+	g_hash_table_replace(p->fresh, GINT_TO_POINTER(id), f);
 	unsigned c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att, GINT_TO_POINTER(id)));
 	g_hash_table_replace(p->att, GINT_TO_POINTER(id), GUINT_TO_POINTER(c + 1));
+	if (writable) {
+		c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att_rw, GINT_TO_POINTER(id)));
+		g_hash_table_replace(p->att_rw, GINT_TO_POINTER(id), GUINT_TO_POINTER(c + 1));
+	}
 	shm_local *s = shm_local_get(n, id, size, owner);
 	*rev = s ? s->rev : 0;
 	*flushing = s && s->flush;
+}
+
+/*
+ * Does process tgid of this node hold an attach of id (a writable one, for
+ * write)?  0, -EINVAL (no attach: the kernel's answer to a shmdt of an
+ * address that is not attached) or -EACCES (only SHM_RDONLY attaches).
+ * What a process may ask of a segment's pages (SHMFAULT, SHMWAIT) and what
+ * a fork child inherits (SHMAT with fork) follow from the attaches the
+ * owner granted, never from the request's word.  A shmdt names no attach,
+ * so a process that had a writable one keeps write faults while it holds
+ * any: its rights were checked when it attached.
+ */
+int shmglue_attach_check(dipc_node *n, int32_t tgid, int32_t id, bool write)
+{
+	shm_proc *p = shm_st(n) ? proc_get(n, tgid, false) : NULL;
+
+	if (!p || !g_hash_table_contains(p->att, GINT_TO_POINTER(id)))
+		return -EINVAL;
+	if (write && !g_hash_table_contains(p->att_rw, GINT_TO_POINTER(id)))
+		return -EACCES;
+	return 0;
+}
+
+/*
+ * The shim's shmat is one round trip to the owner: SHMAT, whose answer
+ * carries the segment's state, then a lookup, getattr and open of
+ * shm/.id.ID that only need that state.  An OP_STATUS of a segment from a
+ * process whose attach the owner counted less than FRESH_MS ago is
+ * answered here from that answer (the kernel's open checks its mode bits
+ * against the caller's credentials of now, as with the owner's); the open
+ * uses it up.  Anything else goes to the owner.  true: op->st is filled.
+ */
+bool shmglue_attach_status(dipc_node *n, dipc_op *op, bool open)
+{
+	shm_proc *p = shm_st(n) ? proc_get(n, op->who.pid, false) : NULL;
+	fresh_ds *f = p ? g_hash_table_lookup(p->fresh, GINT_TO_POINTER(op->id)) : NULL;
+
+	if (!f || !g_hash_table_contains(p->att, GINT_TO_POINTER(op->id)))
+		return false;
+	if (uv_now(n->loop) - f->at_ms > FRESH_MS) {
+		g_hash_table_remove(p->fresh, GINT_TO_POINTER(op->id));
+		return false;
+	}
+	op->st.uid = f->uid;
+	op->st.gid = f->gid;
+	op->st.mode = f->mode;
+	op->st.size = f->size;
+	if (open)
+		g_hash_table_remove(p->fresh, GINT_TO_POINTER(op->id));
+	return true;
 }
 
 /* A shmdt of the caller: false if it had no attach of id. */
@@ -458,10 +508,16 @@ bool shmglue_detach_local(dipc_node *n, int32_t tgid, int32_t id)
 
 	if (!p || !(c = GPOINTER_TO_UINT(g_hash_table_lookup(p->att, GINT_TO_POINTER(id)))))
 		return false;
-	if (c == 1)
+	g_hash_table_remove(p->fresh, GINT_TO_POINTER(id));
+	if (c == 1) {
 		g_hash_table_remove(p->att, GINT_TO_POINTER(id));
-	else
+		g_hash_table_remove(p->att_rw, GINT_TO_POINTER(id));
+	} else {
 		g_hash_table_replace(p->att, GINT_TO_POINTER(id), GUINT_TO_POINTER(c - 1));
+		unsigned w = GPOINTER_TO_UINT(g_hash_table_lookup(p->att_rw, GINT_TO_POINTER(id)));
+		if (w > c - 1)
+			g_hash_table_replace(p->att_rw, GINT_TO_POINTER(id), GUINT_TO_POINTER(c - 1));
+	}
 	return true;
 }
 
@@ -498,18 +554,28 @@ static void helper_intr_hook(fuse_req_t req, void *data)
 	}
 }
 
+/* The helper's mailbox.  Only a process with attaches (or commands it
+ * still owes an answer to) parks here: anyone else would only pin a watch
+ * and a request of the node.  The refusal is EBUSY, on which the shim's
+ * helper ends (its next shmat starts a new one). */
 void shmglue_wait(dipc_node *n, fuse_req_t req, int32_t tgid,
 		  const struct dipc_ioc_shmwait *in)
 {
-	shm_proc *p = proc_get(n, tgid, true);
+	shm_proc *p = proc_get(n, tgid, false);
 
 	if (in->probe) {
 		struct dipc_ioc_shmwait out = { 0 };
-		out.parked = p->wait_req != NULL;
+		out.parked = p && p->wait_req != NULL;
 		fuse_reply_ioctl(req, 0, &out, sizeof(out));
 		return;
 	}
-	proc_ack(p, in->ack);
+	if (p)
+		proc_ack(p, in->ack);
+	if (!p || (g_hash_table_size(p->att) == 0 && g_queue_is_empty(&p->cmds) &&
+		   g_queue_is_empty(&p->sent))) {
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
 	if (p->wait_req)
 		fuse_reply_err(p->wait_req, EBUSY);
 	p->wait_req = req;

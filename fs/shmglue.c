@@ -121,8 +121,34 @@ void exec_shm(dipc_op *op, dipc_obj *o)
 
 /* ---- start, stop ---- */
 
+/* /proc/sys/kernel/NAME, or fallback. */
+static uint64_t kernel_limit(const char *name, uint64_t fallback)
+{
+	g_autofree char *path = g_strdup_printf("/proc/sys/kernel/%s", name);
+	g_autofree char *text = NULL;
+	uint64_t v;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL) ||
+	    !g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXUINT64, &v, NULL))
+		return fallback;
+	return v;
+}
+
+/* dipc.conf's shmmax and shmall default to the kernel's defaults; left
+ * there, they are this node's kernel's values (an administrator may have
+ * lowered them), so that shmget and IPC_INFO say what the kernel would.
+ * See shm_owner.c (fits_node_memory) for what bounds a segment beyond. */
+static void limits_from_kernel(dipc_node *n)
+{
+	if (n->conf->shmmax == DIPC_SHMMAX_DEFAULT)
+		n->conf->shmmax = kernel_limit("shmmax", DIPC_SHMMAX_DEFAULT);
+	if (n->conf->shmall == DIPC_SHMALL_DEFAULT)
+		n->conf->shmall = kernel_limit("shmall", DIPC_SHMALL_DEFAULT);
+}
+
 void shmglue_init(dipc_node *n)
 {
+	limits_from_kernel(n);
 	shm_state *st = g_new0(shm_state, 1);
 	n->shm = st;
 	shm_trace = g_getenv("DIPC_DEBUG") != NULL;

@@ -224,6 +224,20 @@ static void test_directory(void)
 	dipc_shmseg_free(s);
 }
 
+/* Issue 9: a size no node can hold is NULL (the client's ENOMEM), never an
+ * abort; the page count never wraps. */
+static void test_huge(void)
+{
+	dipc_ident c = who(65534, 100, "n0");
+
+	g_assert_cmpuint(dipc_shm_pages_of(1), ==, 1);
+	g_assert_cmpuint(dipc_shm_pages_of(DIPC_SHM_PAGE), ==, 1);
+	g_assert_cmpuint(dipc_shm_pages_of(DIPC_SHM_PAGE + 1), ==, 2);
+	g_assert_cmpuint(dipc_shm_pages_of(UINT64_MAX), ==, UINT64_MAX / DIPC_SHM_PAGE + 1);
+	g_assert_null(dipc_shmseg_new(KEY, ID, UINT64_MAX, 0600, &c));
+	g_assert_null(dipc_shmseg_new(KEY, ID, UINT64_MAX - DIPC_SHM_PAGE * 3, 0600, &c));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -231,5 +245,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/shmseg/ctl", test_ctl);
 	g_test_add_func("/shmseg/attach-rmid", test_attach_rmid);
 	g_test_add_func("/shmseg/directory", test_directory);
+	g_test_add_func("/shmseg/huge", test_huge);
 	return g_test_run();
 }
