@@ -5,8 +5,8 @@
 then the layout is checked against the build's own options (prefix, sbindir,
 libdir, ...), so the test holds for any prefix:
 
-  - the daemons in sbin, the shim in libdir, <dipc.h> and dipc.pc, the units
-    in the systemd unit directory, four man pages, the annotated dipc.conf and
+  - the daemons in sbin, dipc in bin, the shim in libdir, <dipc.h> and
+    dipc.pc, the units in the systemd unit directory, five man pages, the annotated dipc.conf and
     the example dipc.mount under share/doc/dipcfs/examples;
   - /sbin/mount.dipcfs for `mount -t dipcfs` (a link when /sbin is not the
     prefix's sbin);
@@ -30,7 +30,7 @@ import pytest
 
 from cluster import REPO, build_dir
 
-MAN_PAGES = {"dipc.7": "man7", "dipc.conf.5": "man5", "dipc-referee.8": "man8",
+MAN_PAGES = {"dipc.1": "man1", "dipc.7": "man7", "dipc.conf.5": "man5", "dipc-referee.8": "man8",
              "mount.dipcfs.8": "man8"}
 UNITS = ("dipc-referee.service", "dipcfs@.service")
 
@@ -51,6 +51,7 @@ class Layout:
         p = opts["prefix"]
         self.prefix = p
         self.sbindir = os.path.join(p, opts["sbindir"])
+        self.bindir = os.path.join(p, opts["bindir"])
         self.libdir = os.path.join(p, opts["libdir"])
         self.includedir = os.path.join(p, opts["includedir"])
         self.mandir = os.path.join(p, opts["mandir"])
@@ -96,6 +97,7 @@ def test_layout(installed):
         assert_file(lay.at(os.path.join(lay.sbindir, daemon)), executable=True)
         assert not os.path.exists(lay.at(os.path.join(lay.prefix, "bin", daemon))), \
             "%s is also in bin" % daemon
+    assert_file(lay.at(os.path.join(lay.bindir, "dipc")), executable=True)
     assert_file(lay.at(os.path.join(lay.libdir, "libdipc.so")))
     assert_file(lay.at(os.path.join(lay.includedir, "dipc.h")))
     assert_file(lay.at(os.path.join(lay.libdir, "pkgconfig", "dipc.pc")))
@@ -257,9 +259,9 @@ def test_units_verify(installed, tmp_path):
 
 DEB_FILES = {
     "dipcfs": {
-        "./usr/sbin/dipc-referee", "./usr/sbin/mount.dipcfs",
+        "./usr/bin/dipc", "./usr/sbin/dipc-referee", "./usr/sbin/mount.dipcfs",
         "./lib/systemd/system/dipc-referee.service", "./lib/systemd/system/dipcfs@.service",
-        "./usr/share/man/man5/dipc.conf.5.gz", "./usr/share/man/man7/dipc.7.gz",
+        "./usr/share/man/man1/dipc.1.gz", "./usr/share/man/man5/dipc.conf.5.gz", "./usr/share/man/man7/dipc.7.gz",
         "./usr/share/man/man8/dipc-referee.8.gz", "./usr/share/man/man8/mount.dipcfs.8.gz",
         "./usr/share/doc/dipcfs/examples/dipc.conf", "./usr/share/doc/dipcfs/examples/dipc.mount",
         "./usr/share/doc/dipcfs/copyright", "./usr/share/doc/dipcfs/changelog.gz",
