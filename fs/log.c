@@ -4,12 +4,13 @@
  *
  * Where mount.dipcfs's log lines go.  In the foreground: stderr, as
  * "mount.dipcfs[NODE]: LEVEL: message" (the test harness and the demo read
- * it).  In the background, where fuse_daemonize() has pointed stderr at
- * /dev/null: the file named by -o log=FILE if there is one, otherwise the
+ * it), unless -o log=FILE names a file.  In the background, where
+ * fuse_daemonize() has pointed stderr at /dev/null: that file if there is
+ * one, otherwise the
  * journal when systemd-journald is running (its native socket, through
  * GLib's journald writer: no libsystemd needed), otherwise syslog with the
- * daemon facility.  The levels are GLib's: debug lines only with
- * DIPC_DEBUG=1 in the environment.
+ * daemon facility.  The levels are GLib's: debug lines only with DIPC_DEBUG
+ * set to anything but "" or "0", as the shim reads it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,12 +60,19 @@ static void to_journal(const gchar *domain, GLogLevelFlags level, const gchar *m
 		syslog(syslog_priority(level), "%s", msg);
 }
 
+/* DIPC_DEBUG as the shim reads it: set, non-empty and not "0". */
+static bool debug_on(void)
+{
+	const char *v = g_getenv("DIPC_DEBUG");
+	return v && *v && strcmp(v, "0") != 0;
+}
+
 static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *msg,
 			gpointer ud)
 {
 	const char *lvl = level_word(level);
 
-	if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("DIPC_DEBUG"))
+	if ((level & G_LOG_LEVEL_DEBUG) && !debug_on())
 		return;
 	switch (lg.sink) {
 	case SINK_STDERR:
@@ -97,6 +105,7 @@ int node_log_start(dipc_node *n, const char *file)
 		lg.file = fopen(file, "ae");
 		if (!lg.file)
 			return -errno;
+		lg.sink = SINK_FILE;   /* in the foreground too: the operator asked */
 	}
 	g_log_set_default_handler(log_handler, NULL);
 	return 0;

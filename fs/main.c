@@ -95,6 +95,7 @@ static void usage(void)
 	       "  -o listen=H:P      address peers use to reach this node (overrides dipc.conf)\n"
 	       "  -o log=FILE        log to FILE (default: stderr with -f, else the journal\n"
 	       "                     or syslog)\n"
+	       "  -V, --version      print the version and exit\n"
 	       "  -o OPT             other FUSE mount options (allow_other and\n"
 	       "                     default_permissions are always on)\n");
 }
