@@ -13,7 +13,8 @@
  *   [node.NAME] the same keys, for node NAME  (so one file serves a cluster)
  *   [limits]   semmni, semmsl, semmns, semopm, semvmx, msgmni, msgmax,
  *              msgmnb, shmmni, shmmax, shmall, max_frame,
- *              max_parked, max_connections
+ *              max_parked, max_connections, control_handles,
+ *              control_handles_per_process, staged_bytes
  *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
  *
  * dipc_conf_load() validates everything; on a bad value it fails with a
@@ -66,6 +67,9 @@ typedef struct dipc_conf {
 	unsigned max_frame;       /* bytes, default 1 MiB */
 	unsigned max_parked;      /* parked requests per node, default 10000 */
 	unsigned max_connections; /* default 256 */
+	unsigned control_handles; /* open MOUNT/.control handles per node, default 16384 */
+	unsigned control_handles_per_process;  /* default 256 */
+	unsigned staged_bytes;    /* message text staged in handles per node, default 64 MiB */
 
 	/* [policy] */
 	char *policy_keys;        /* "none" (default), "all", or a list */
