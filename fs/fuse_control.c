@@ -48,6 +48,7 @@ struct ctl_fh {
 	int32_t tgid;           /* the opener, counted in acct->per_proc */
 	char *in;               /* staged text to send: in_len of in_cap bytes */
 	size_t in_len, in_cap;
+	bool staged;            /* written to (even 0 bytes) since the open */
 	dipc_msg *out;          /* received, not yet read (whole) */
 	int32_t out_id;         /* its queue */
 	size_t out_len;         /* what the receiver gets (MSG_NOERROR) */
@@ -224,12 +225,13 @@ int ctl_append(ctl_fh *c, const void *buf, size_t size, size_t msgmax)
 	if (size)
 		memcpy(c->in + c->in_len, buf, size);
 	c->in_len += size;
+	c->staged = true;
 	return 0;
 }
 
 int ctl_staged_text(ctl_fh *c, uint64_t msgsz, const void **ret_text)
 {
-	if (!c || c->busy || !c->in || c->in_len != msgsz)
+	if (!c || c->busy || !c->staged || c->in_len != msgsz)
 		return -EINVAL;
 	*ret_text = c->in;
 	return 0;

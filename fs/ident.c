@@ -27,6 +27,14 @@
  * they are all taken the cache is emptied, so a node with more client
  * threads than that only pays the open again.
  *
+ * Capabilities count only in the daemon's user namespace.  A thread in a
+ * user namespace of its own (any user may make one: unshare -U) shows a
+ * full CapEff, but those are capabilities over its namespace, not over the
+ * objects here, as the kernel's ns_capable() against the IPC namespace's
+ * owner judges; so a caller with any capability whose /proc/TID/ns/user
+ * is not the daemon's is given none.  Only callers showing capabilities
+ * pay for that stat().
+ *
  * Failures: a thread that cannot be read (gone, or the status cannot be
  * parsed) fails the request (-ESRCH, -EACCES).  The identity is never
  * defaulted.  A caller with more than DIPC_MAX_GROUPS supplementary groups
@@ -40,6 +48,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuse_priv.h"
@@ -118,6 +127,23 @@ static int parse_status(char *text, dipc_ident *who)
 	return seen == ALL ? 0 : -EACCES;
 }
 
+/* Is thread tid in the daemon's user namespace?  false if unknown. */
+static bool in_our_userns(pid_t tid)
+{
+	static struct stat ours;
+	static bool known;
+	struct stat st;
+	char path[64];
+
+	if (!known) {
+		if (stat("/proc/self/ns/user", &ours) < 0)
+			return false;
+		known = true;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)tid);
+	return stat(path, &st) == 0 && st.st_ino == ours.st_ino && st.st_dev == ours.st_dev;
+}
+
 /* The status of thread tid into buf (NUL-terminated): its length, or
  * -ESRCH.  Through the cached descriptor if there is one and it still
  * reads; else through a new one, which is then cached. */
@@ -193,6 +219,8 @@ int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who)
 	r = parse_status(text, who);
 	if (r < 0)
 		return r;
+	if (who->caps && !in_our_userns(ctx->pid))
+		who->caps = 0;
 	g_strlcpy(who->node, n->name, sizeof(who->node));
 	user_name(who->uid, who->user, sizeof(who->user));
 	return 0;
