@@ -56,7 +56,8 @@ static const char *const node_override_keys[] = { "listen", "mountpoint", "busy_
 static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
 	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections",
-	"max_handshakes", "max_conn_per_host", NULL,
+	"max_handshakes", "max_conn_per_host",
+	"control_handles", "control_handles_per_process", "staged_bytes", NULL,
 };
 static const char *const policy_keys[] = { "keys", NULL };
 
@@ -793,8 +794,20 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	    !get_uint(&l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
 	    !get_uint(&l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
 	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections) ||
+	    !get_uint(&l, "limits", "control_handles", 16384, 1, 1048576, &c->control_handles) ||
+	    !get_uint(&l, "limits", "control_handles_per_process", 256, 1, 65536,
+		      &c->control_handles_per_process) ||
+	    !get_uint(&l, "limits", "staged_bytes", 64u << 20, 1, UINT_MAX, &c->staged_bytes) ||
 	    !load_transport(&l, c))
 		return NULL;
+	/* One message of the largest size must fit, or msgsnd of it always fails. */
+	if (c->staged_bytes < c->msgmax) {
+		g_autofree char *v = g_strdup_printf("%u", c->staged_bytes);
+
+		bad_value(&l, "limits", "staged_bytes", v,
+			  "must be at least [limits] msgmax (%u)", c->msgmax);
+		return NULL;
+	}
 	/* A message travels whole in one frame, with its envelope. */
 	if (c->msgmax > c->max_frame - MSG_FRAME_OVERHEAD) {
 		g_autofree char *v = g_strdup_printf("%u", c->msgmax);

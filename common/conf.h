@@ -14,7 +14,8 @@
  *   [limits]   semmni, semmsl, semmns, semopm, semvmx, msgmni, msgmax,
  *              msgmnb, shmmni, shmmax, shmall, max_frame,
  *              max_parked, max_connections, max_handshakes,
- *              max_conn_per_host
+ *              max_conn_per_host, control_handles,
+ *              control_handles_per_process, staged_bytes
  *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
  *
  * dipc_conf_load() validates everything; on a bad value it fails with a
@@ -74,6 +75,9 @@ typedef struct dipc_conf {
 				   * and not yet authenticated */
 	unsigned max_conn_per_host; /* default max_handshakes / 2 (32): of
 				     * those, from one source address */
+	unsigned control_handles; /* open MOUNT/.control handles per node, default 16384 */
+	unsigned control_handles_per_process;  /* default 256 */
+	unsigned staged_bytes;    /* message text staged in handles per node, default 64 MiB */
 
 	/* [policy] */
 	char *policy_keys;        /* "none" (default), "all", or a list */

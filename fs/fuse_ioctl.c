@@ -147,9 +147,9 @@ static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req)
 	dipc_node *n = op->node;
 	int r;
 
-	if (req_ident(n, req, &op->who) < 0) {
+	if ((r = req_ident(n, req, &op->who)) < 0) {
 		op_free(op);
-		fuse_reply_err(req, ESRCH);
+		fuse_reply_err(req, -r);
 		return;
 	}
 	if (row->admit && (r = row->admit(op)) < 0) {

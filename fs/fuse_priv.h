@@ -127,7 +127,8 @@ void loop_defer_delivery(dipc_op *op);
 
 /* ---- ident.c ---- */
 void ident_init(dipc_node *n);
-/* The caller of req, from the kernel and /proc: 0 or -ESRCH. */
+/* The caller of req, read fresh from /proc/TID/status: 0, -ESRCH (gone)
+ * or -EACCES (unreadable, or more groups than an identity carries). */
 int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who);
 
 /* ---- ioctl_msg.c ---- */

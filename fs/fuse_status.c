@@ -83,9 +83,17 @@ static void status_done(dipc_op *op)
 void status_start(dipc_node *n, fuse_req_t req, enum status_purpose purpose,
 		  int kind, int32_t id, const struct fuse_file_info *fi)
 {
-	status_req *sr = g_new0(status_req, 1);
+	status_req *sr;
 	dipc_op *op = op_new(n, OP_STATUS);
+	int r = req_ident(n, req, &op->who);
 
+	/* Never on a defaulted identity: a caller we cannot read is refused. */
+	if (r < 0) {
+		op_free(op);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	sr = g_new0(status_req, 1);
 	sr->req = req;
 	sr->purpose = purpose;
 	sr->kind = kind;
@@ -97,7 +105,6 @@ void status_start(dipc_node *n, fuse_req_t req, enum status_purpose purpose,
 	op->from.fuse.req = req;
 	op->ud = sr;
 	op->done = status_done;
-	req_ident(n, req, &op->who);
 	if (kind == DIPC_KIND_SHM && shmglue_attach_status(n, op, purpose == FOR_OPEN))
 		op_complete(op, 0);   /* the shim's shmat: known from its attach */
 	else

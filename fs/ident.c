@@ -2,64 +2,180 @@
 /**
  * @file ident.c
  *
- * Who the caller of a FUSE request is.  uid and gid come from the kernel
- * (the request's context); the thread-group id, the effective capabilities
- * and the supplementary groups from /proc/TID/status, cached for two
- * seconds per thread; never from the shim's word.  User names (for the
- * status texts) are cached per uid.
+ * Who the caller of a FUSE request is, read fresh for every request; never
+ * the shim's word.  User names (for the status texts) are cached per uid.
+ *
+ * Fresh, because the kernel checks the credentials a process has at the
+ * call: after seteuid(65534) or setresuid, a root process is refused root's
+ * 0600 objects at once, and a process that dropped CAP_IPC_OWNER with
+ * capset, or changed its groups with setgroups, is judged without them
+ * from its next call.  FUSE's request context carries only the fsuid, the
+ * fsgid and the thread id, and nothing cheaper than /proc/TID/status tells
+ * the effective capabilities and the supplementary groups, so every request
+ * reads that file: Tgid, Uid and Gid (their fs ids), Groups and CapEff are
+ * taken from that one read, one consistent snapshot.
+ *
+ * What is cached is only the open file, per thread id: a pread() at offset
+ * 0 makes the kernel render the status again, and costs about half of an
+ * open, read and close (the path walk of /proc is the dearer part).  An
+ * open /proc/TID file holds that thread's struct pid: once the thread is
+ * gone its reads fail with ESRCH, and a new thread that is given the same
+ * number is never read through it, so a cached descriptor can only ever
+ * describe the thread that made the request, or fail.  A failed read drops
+ * the descriptor and opens the path again (the request's thread is alive,
+ * so the path names it now).  At most IDFD_MAX descriptors are kept; when
+ * they are all taken the cache is emptied, so a node with more client
+ * threads than that only pays the open again.
+ *
+ * Capabilities count only in the daemon's user namespace.  A thread in a
+ * user namespace of its own (any user may make one: unshare -U) shows a
+ * full CapEff, but those are capabilities over its namespace, not over the
+ * objects here, as the kernel's ns_capable() against the IPC namespace's
+ * owner judges; so a caller with any capability whose /proc/TID/ns/user
+ * is not the daemon's is given none.  Only callers showing capabilities
+ * pay for that stat().
+ *
+ * Failures: a thread that cannot be read (gone, or the status cannot be
+ * parsed) fails the request (-ESRCH, -EACCES).  The identity is never
+ * defaulted.  A caller with more than DIPC_MAX_GROUPS supplementary groups
+ * is refused (-EACCES): the identity that travels to an object's owner
+ * carries that many, and dropping the rest could grant rights the kernel
+ * would not (a group match selects the group's bits, which may give less
+ * than the others' bits).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuse_priv.h"
 
-#define IDCACHE_MS 2000
-#define IDCACHE_MAX 4096
+#define IDFD_MAX 256        /* cached /proc/TID/status descriptors */
+#define NAMES_MAX 4096      /* cached user names */
+#define STATUS_MAX 8192     /* far more than a status with 64 groups */
 
-typedef struct idcache_entry {
-	int32_t tgid;
-	uint64_t caps;
-	unsigned ngroups;
-	uint32_t groups[DIPC_MAX_GROUPS];
-	uint64_t expires;
-} idcache_entry;
+/* Values are fd + 1: NULL means "absent" to the hash table. */
+static void close_fd(gpointer v)
+{
+	close(GPOINTER_TO_INT(v) - 1);
+}
 
 void ident_init(dipc_node *n)
 {
-	n->idcache = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	n->idcache = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, close_fd);
 }
 
-static bool read_proc_status(pid_t tid, idcache_entry *e)
+/* One field of a status line, after "Name:": the n-th number (0-based). */
+static bool field_num(const char *p, unsigned nth, int base, uint64_t *ret)
 {
-	char path[64], line[1024];
-	FILE *f;
+	char *end;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	e->tgid = tid;
-	e->ngroups = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Tgid:", 5) == 0) {
-			e->tgid = (int32_t)strtol(line + 5, NULL, 10);
-		} else if (strncmp(line, "CapEff:", 7) == 0) {
-			e->caps = g_ascii_strtoull(line + 7, NULL, 16);
+	for (unsigned i = 0;; i++) {
+		uint64_t v = g_ascii_strtoull(p, &end, base);
+		if (end == p)
+			return false;
+		if (i == nth) {
+			*ret = v;
+			return true;
+		}
+		p = end;
+	}
+}
+
+/* Parse a status text into who (pid, uid, gid, groups, caps): 0, or
+ * -EACCES if a field is missing or there are too many groups. */
+static int parse_status(char *text, dipc_ident *who)
+{
+	enum { TGID = 1, UID = 2, GID = 4, GROUPS = 8, CAPS = 16, ALL = 31 };
+	unsigned seen = 0;
+	uint64_t v;
+
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		if (strncmp(line, "Tgid:", 5) == 0 && field_num(line + 5, 0, 10, &v)) {
+			who->pid = (int32_t)v;
+			seen |= TGID;
+		} else if (strncmp(line, "Uid:", 4) == 0 && field_num(line + 4, 3, 10, &v)) {
+			who->uid = (uint32_t)v;   /* the fsuid, as the kernel checks */
+			seen |= UID;
+		} else if (strncmp(line, "Gid:", 4) == 0 && field_num(line + 4, 3, 10, &v)) {
+			who->gid = (uint32_t)v;
+			seen |= GID;
 		} else if (strncmp(line, "Groups:", 7) == 0) {
 			char *p = line + 7, *end;
-			while (e->ngroups < DIPC_MAX_GROUPS) {
-				unsigned long g = strtoul(p, &end, 10);
+			who->ngroups = 0;
+			for (;;) {
+				uint64_t g = g_ascii_strtoull(p, &end, 10);
 				if (end == p)
 					break;
-				e->groups[e->ngroups++] = (uint32_t)g;
+				if (who->ngroups == DIPC_MAX_GROUPS)
+					return -EACCES;
+				who->groups[who->ngroups++] = (uint32_t)g;
 				p = end;
 			}
+			seen |= GROUPS;
+		} else if (strncmp(line, "CapEff:", 7) == 0 && field_num(line + 7, 0, 16, &v)) {
+			who->caps = v;
+			seen |= CAPS;
 		}
 	}
-	fclose(f);
-	return true;
+	return seen == ALL ? 0 : -EACCES;
+}
+
+/* Is thread tid in the daemon's user namespace?  false if unknown. */
+static bool in_our_userns(pid_t tid)
+{
+	static struct stat ours;
+	static bool known;
+	struct stat st;
+	char path[64];
+
+	if (!known) {
+		if (stat("/proc/self/ns/user", &ours) < 0)
+			return false;
+		known = true;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)tid);
+	return stat(path, &st) == 0 && st.st_ino == ours.st_ino && st.st_dev == ours.st_dev;
+}
+
+/* The status of thread tid into buf (NUL-terminated): its length, or
+ * -ESRCH.  Through the cached descriptor if there is one and it still
+ * reads; else through a new one, which is then cached. */
+static ssize_t read_status(dipc_node *n, pid_t tid, char *buf, size_t size)
+{
+	gpointer key = GINT_TO_POINTER(tid);
+	int fd = GPOINTER_TO_INT(g_hash_table_lookup(n->idcache, key)) - 1;
+	char path[64];
+	ssize_t len;
+
+	if (fd >= 0) {
+		len = pread(fd, buf, size - 1, 0);
+		if (len > 0) {
+			buf[len] = '\0';
+			return len;
+		}
+		g_hash_table_remove(n->idcache, key);   /* closes it */
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	len = pread(fd, buf, size - 1, 0);
+	if (len <= 0) {
+		close(fd);
+		return -ESRCH;
+	}
+	buf[len] = '\0';
+	if (g_hash_table_size(n->idcache) >= IDFD_MAX)
+		g_hash_table_remove_all(n->idcache);
+	g_hash_table_insert(n->idcache, key, GINT_TO_POINTER(fd + 1));
+	return len;
 }
 
 static void user_name(uid_t uid, char *buf, size_t len)
@@ -77,7 +193,7 @@ static void user_name(uid_t uid, char *buf, size_t len)
 			name = g_strdup(res->pw_name);
 		else
 			name = g_strdup_printf("#%u", (unsigned)uid);
-		if (g_hash_table_size(names) > IDCACHE_MAX)
+		if (g_hash_table_size(names) > NAMES_MAX)
 			g_hash_table_remove_all(names);
 		g_hash_table_insert(names, GUINT_TO_POINTER(uid), (gpointer)name);
 	}
@@ -87,31 +203,25 @@ static void user_name(uid_t uid, char *buf, size_t len)
 int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	idcache_entry *e;
-	uint64_t now = uv_now(n->loop);
+	char text[STATUS_MAX];
+	ssize_t len;
+	int r;
 
 	memset(who, 0, sizeof(*who));
-	e = g_hash_table_lookup(n->idcache, GINT_TO_POINTER(ctx->pid));
-	if (!e || e->expires < now) {
-		idcache_entry fresh = { 0 };
-		if (!read_proc_status(ctx->pid, &fresh))
-			return -ESRCH;
-		if (!e) {
-			if (g_hash_table_size(n->idcache) >= IDCACHE_MAX)
-				g_hash_table_remove_all(n->idcache);
-			e = g_new(idcache_entry, 1);
-			g_hash_table_insert(n->idcache, GINT_TO_POINTER(ctx->pid), e);
-		}
-		*e = fresh;
-		e->expires = now + IDCACHE_MS;
-	}
+	if (ctx->pid <= 0)
+		return -ESRCH;   /* not visible from the daemon's pid namespace */
+	len = read_status(n, ctx->pid, text, sizeof(text));
+	if (len < 0)
+		return (int)len;
+	/* The fs ids the status shows are the ones the kernel put in the
+	 * request unless the thread changed them since; then the status is
+	 * the later, and consistent with its groups and capabilities. */
+	r = parse_status(text, who);
+	if (r < 0)
+		return r;
+	if (who->caps && !in_our_userns(ctx->pid))
+		who->caps = 0;
 	g_strlcpy(who->node, n->name, sizeof(who->node));
-	who->pid = e->tgid;
-	who->uid = ctx->uid;
-	who->gid = ctx->gid;
-	who->caps = e->caps;
-	who->ngroups = e->ngroups;
-	memcpy(who->groups, e->groups, sizeof(uint32_t) * e->ngroups);
-	user_name(ctx->uid, who->user, sizeof(who->user));
+	user_name(who->uid, who->user, sizeof(who->user));
 	return 0;
 }

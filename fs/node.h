@@ -259,7 +259,8 @@ struct dipc_node {
 	uv_poll_t exit_poll;
 
 	/* identity cache (ident.c) */
-	GHashTable *idcache;         /* tid -> cached ident */
+	GHashTable *idcache;         /* tid -> open /proc/TID/status */
+	struct ctl_acct *ctl_acct;   /* .control handles and staged bytes (fuse_control.c) */
 
 	uv_signal_t sigterm, sigint;
 
