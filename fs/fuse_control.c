@@ -54,6 +54,7 @@ struct ctl_fh {
 	size_t out_len;         /* what the receiver gets (MSG_NOERROR) */
 	size_t out_off;
 	bool busy;              /* a staged op is in flight */
+	uint64_t serial;        /* unique per handle, never reused (ident.c) */
 };
 
 static struct ctl_acct *acct_of(dipc_node *n)
@@ -121,9 +122,16 @@ static void drop_out(ctl_fh *c)
 
 ctl_fh *ctl_new(void)
 {
+	static uint64_t serials;
 	ctl_fh *c = g_new0(ctl_fh, 1);
 	c->magic = CTL_MAGIC;
+	c->serial = ++serials;
 	return c;
+}
+
+uint64_t ctl_serial(const ctl_fh *c)
+{
+	return c ? c->serial : 0;
 }
 
 void ctl_free(dipc_node *n, ctl_fh *c)

@@ -142,12 +142,12 @@ static void intr_hook(fuse_req_t req, void *data)
 	g_queue_push_tail_link(&op->node->interrupted, op->from.fuse.intr_link);
 }
 
-static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req)
+static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req, ctl_fh *ctl)
 {
 	dipc_node *n = op->node;
 	int r;
 
-	if ((r = req_ident(n, req, &op->who)) < 0) {
+	if ((r = req_ident_on(n, req, ctl_serial(ctl), &op->who)) < 0) {
 		op_free(op);
 		fuse_reply_err(req, -r);
 		return;
@@ -195,6 +195,6 @@ void ioc_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		fuse_reply_ioctl(req, 0, call.reply, call.reply_size);
 		g_free(call.reply);
 	} else {
-		dispatch(row, op, req);
+		dispatch(row, op, req, call.ctl);
 	}
 }

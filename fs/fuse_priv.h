@@ -101,6 +101,9 @@ ctl_fh *ctl_new(void);
 void ctl_free(dipc_node *n, ctl_fh *c);
 /* The handle an ioctl came through, if it is a .control handle. */
 ctl_fh *ctl_of(fuse_ino_t ino, const struct fuse_file_info *fi);
+/* A number that names this open of .control for its whole life, never
+ * reused by a later one; 0 for NULL. */
+uint64_t ctl_serial(const ctl_fh *c);
 void ctl_open(fuse_req_t req, struct fuse_file_info *fi);
 void ctl_read(fuse_req_t req, ctl_fh *c, size_t size);
 /* Stage size more bytes of the next staged msgsnd: 0 or -EINVAL (msgmax). */
@@ -130,6 +133,10 @@ void ident_init(dipc_node *n);
 /* The caller of req, read fresh from /proc/TID/status: 0, -ESRCH (gone)
  * or -EACCES (unreadable, or more groups than an identity carries). */
 int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who);
+/* The same for an ioctl through the .control open with serial ctl: a
+ * thread without capabilities may be answered from its last read (ident.c
+ * says when that is exact). */
+int req_ident_on(dipc_node *n, fuse_req_t req, uint64_t ctl, dipc_ident *who);
 
 /* ---- ioctl_msg.c ---- */
 /* Answer a msgrcv that received op->msg (at the delivery point). */

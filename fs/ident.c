@@ -27,6 +27,21 @@
  * they are all taken the cache is emptied, so a node with more client
  * threads than that only pays the open again.
  *
+ * One shortcut, for the hot path: an ioctl on .control by a thread that
+ * holds no capability at all (CapPrm and CapEff empty) reuses the identity
+ * read at that thread's previous ioctl through the same open of .control,
+ * if FUSE's fsuid and fsgid are still the ones read then and the thread is
+ * still alive (a pidfd of the thread, PIDFD_THREAD, polled with no wait;
+ * a thread number given to a new thread is never mistaken for the old).
+ * Why that is exact: without a capability a thread cannot change its
+ * groups (setgroups needs CAP_SETGID) nor gain a capability (capset only
+ * lowers); every change of its uids or gids it can make changes its fs ids,
+ * which FUSE reports with each request; and the one way left to gain rights,
+ * an execve of a set-id or file-capability program, gives the new program
+ * a new open of .control (the shim opens it O_CLOEXEC), whose serial
+ * differs.  Root, and any thread with a capability, is read fresh every
+ * time, so a privilege drop is seen at the very next call.
+ *
  * Capabilities count only in the daemon's user namespace.  A thread in a
  * user namespace of its own (any user may make one: unshare -U) shows a
  * full CapEff, but those are capabilities over its namespace, not over the
@@ -48,7 +63,9 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fuse_priv.h"
@@ -57,15 +74,41 @@
 #define NAMES_MAX 4096      /* cached user names */
 #define STATUS_MAX 8192     /* far more than a status with 64 groups */
 
-/* Values are fd + 1: NULL means "absent" to the hash table. */
-static void close_fd(gpointer v)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* What is kept per thread id. */
+typedef struct id_entry {
+	int fd;                 /* /proc/TID/status */
+	int pidfd;              /* the thread, once its identity is reusable; else -1 */
+	uint64_t ctl;           /* the .control open it was read for (0: none) */
+	uint32_t fuid, fgid;    /* FUSE's fs ids then */
+	dipc_ident who;         /* valid when pidfd >= 0 */
+} id_entry;
+
+static void entry_free(gpointer v)
 {
-	close(GPOINTER_TO_INT(v) - 1);
+	id_entry *e = v;
+	close(e->fd);
+	if (e->pidfd >= 0)
+		close(e->pidfd);
+	g_free(e);
 }
 
 void ident_init(dipc_node *n)
 {
-	n->idcache = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, close_fd);
+	n->idcache = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, entry_free);
+}
+
+/* Has the thread behind pidfd exited?  (A readable thread pidfd.) */
+static bool thread_gone(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	return poll(&p, 1, 0) != 0;
 }
 
 /* One field of a status line, after "Name:": the n-th number (0-based). */
@@ -87,9 +130,9 @@ static bool field_num(const char *p, unsigned nth, int base, uint64_t *ret)
 
 /* Parse a status text into who (pid, uid, gid, groups, caps): 0, or
  * -EACCES if a field is missing or there are too many groups. */
-static int parse_status(char *text, dipc_ident *who)
+static int parse_status(char *text, dipc_ident *who, uint64_t *ret_capprm)
 {
-	enum { TGID = 1, UID = 2, GID = 4, GROUPS = 8, CAPS = 16, ALL = 31 };
+	enum { TGID = 1, UID = 2, GID = 4, GROUPS = 8, CAPS = 16, PRM = 32, ALL = 63 };
 	unsigned seen = 0;
 	uint64_t v;
 
@@ -122,6 +165,9 @@ static int parse_status(char *text, dipc_ident *who)
 		} else if (strncmp(line, "CapEff:", 7) == 0 && field_num(line + 7, 0, 16, &v)) {
 			who->caps = v;
 			seen |= CAPS;
+		} else if (strncmp(line, "CapPrm:", 7) == 0 && field_num(line + 7, 0, 16, &v)) {
+			*ret_capprm = v;
+			seen |= PRM;
 		}
 	}
 	return seen == ALL ? 0 : -EACCES;
@@ -146,18 +192,20 @@ static bool in_our_userns(pid_t tid)
 
 /* The status of thread tid into buf (NUL-terminated): its length, or
  * -ESRCH.  Through the cached descriptor if there is one and it still
- * reads; else through a new one, which is then cached. */
-static ssize_t read_status(dipc_node *n, pid_t tid, char *buf, size_t size)
+ * reads; else through a new one, which is then cached (*ret_e). */
+static ssize_t read_status(dipc_node *n, pid_t tid, char *buf, size_t size, id_entry **ret_e)
 {
 	gpointer key = GINT_TO_POINTER(tid);
-	int fd = GPOINTER_TO_INT(g_hash_table_lookup(n->idcache, key)) - 1;
+	id_entry *e = g_hash_table_lookup(n->idcache, key);
 	char path[64];
 	ssize_t len;
+	int fd;
 
-	if (fd >= 0) {
-		len = pread(fd, buf, size - 1, 0);
+	if (e) {
+		len = pread(e->fd, buf, size - 1, 0);
 		if (len > 0) {
 			buf[len] = '\0';
+			*ret_e = e;
 			return len;
 		}
 		g_hash_table_remove(n->idcache, key);   /* closes it */
@@ -174,7 +222,11 @@ static ssize_t read_status(dipc_node *n, pid_t tid, char *buf, size_t size)
 	buf[len] = '\0';
 	if (g_hash_table_size(n->idcache) >= IDFD_MAX)
 		g_hash_table_remove_all(n->idcache);
-	g_hash_table_insert(n->idcache, key, GINT_TO_POINTER(fd + 1));
+	e = g_new0(id_entry, 1);
+	e->fd = fd;
+	e->pidfd = -1;
+	g_hash_table_insert(n->idcache, key, e);
+	*ret_e = e;
 	return len;
 }
 
@@ -200,28 +252,63 @@ static void user_name(uid_t uid, char *buf, size_t len)
 	g_strlcpy(buf, name, len);
 }
 
-int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who)
+/* Keep e's identity for reuse if its thread holds no capability. */
+static void entry_keep(id_entry *e, pid_t tid, const struct fuse_ctx *ctx, uint64_t ctl,
+		       uint64_t capprm, const dipc_ident *who)
+{
+	if (e->pidfd >= 0) {
+		close(e->pidfd);
+		e->pidfd = -1;
+	}
+	if (!ctl || capprm || who->caps)
+		return;
+	e->pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (e->pidfd < 0)
+		return;   /* no thread pidfds (before Linux 6.9): always fresh */
+	e->ctl = ctl;
+	e->fuid = ctx->uid;
+	e->fgid = ctx->gid;
+	e->who = *who;
+}
+
+int req_ident_on(dipc_node *n, fuse_req_t req, uint64_t ctl, dipc_ident *who)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char text[STATUS_MAX];
+	uint64_t capprm = 0;
+	id_entry *e = NULL;
 	ssize_t len;
 	int r;
 
 	memset(who, 0, sizeof(*who));
 	if (ctx->pid <= 0)
 		return -ESRCH;   /* not visible from the daemon's pid namespace */
-	len = read_status(n, ctx->pid, text, sizeof(text));
+	if (ctl) {
+		e = g_hash_table_lookup(n->idcache, GINT_TO_POINTER(ctx->pid));
+		if (e && e->pidfd >= 0 && e->ctl == ctl && e->fuid == ctx->uid &&
+		    e->fgid == ctx->gid && !thread_gone(e->pidfd)) {
+			*who = e->who;
+			return 0;
+		}
+	}
+	len = read_status(n, ctx->pid, text, sizeof(text), &e);
 	if (len < 0)
 		return (int)len;
 	/* The fs ids the status shows are the ones the kernel put in the
 	 * request unless the thread changed them since; then the status is
 	 * the later, and consistent with its groups and capabilities. */
-	r = parse_status(text, who);
+	r = parse_status(text, who, &capprm);
 	if (r < 0)
 		return r;
 	if (who->caps && !in_our_userns(ctx->pid))
 		who->caps = 0;
 	g_strlcpy(who->node, n->name, sizeof(who->node));
 	user_name(who->uid, who->user, sizeof(who->user));
+	entry_keep(e, ctx->pid, ctx, ctl, capprm, who);
 	return 0;
+}
+
+int req_ident(dipc_node *n, fuse_req_t req, dipc_ident *who)
+{
+	return req_ident_on(n, req, 0, who);
 }
