@@ -45,7 +45,7 @@ static const char *const cluster_keys[] = {
 	"secret", "referee", "allowed_hosts", "heartbeat_ms", "dead_after_ms",
 	"request_timeout_ms", "reserve_timeout_ms", NULL,
 };
-static const char *const referee_keys[] = { "listen", NULL };
+static const char *const referee_keys[] = { "listen", "grace_ms", NULL };
 static const char *const node_keys[] = { "name", "listen", "mountpoint", "busy_poll_us",
 					   "shm_mode", "shm_quantum_ms", NULL };
 /* [node.NAME] may override everything of [node] except the name itself. */
@@ -53,7 +53,8 @@ static const char *const node_override_keys[] = { "listen", "mountpoint", "busy_
 						    "shm_mode", "shm_quantum_ms", NULL };
 static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
-	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections", NULL,
+	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections",
+	"max_watched_procs", NULL,
 };
 static const char *const policy_keys[] = { "keys", NULL };
 
@@ -608,6 +609,12 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 		return NULL;
 	}
 
+	/* A restarted referee waits for re-registrations about as long as a
+	 * node may stay silent, and a creating lookup must not time out. */
+	if (!get_uint(&l, "referee", "grace_ms",
+		      MIN(c->dead_after_ms, c->request_timeout_ms / 2), 0, 600000, &c->grace_ms))
+		return NULL;
+
 	/* [node] and [node.NAME] */
 	if (node_name) {
 		c->node_name = g_strdup(node_name);
@@ -740,7 +747,9 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 		     &c->shmall) ||
 	    !get_uint(&l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
 	    !get_uint(&l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
-	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections))
+	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections) ||
+	    !get_uint(&l, "limits", "max_watched_procs", 4096, 1, 1000000,
+		      &c->max_watched_procs))
 		return NULL;
 	/* A message travels whole in one frame, with its envelope. */
 	if (c->msgmax > c->max_frame - MSG_FRAME_OVERHEAD) {

@@ -7,13 +7,13 @@
  *
  *   [cluster]  secret, referee, allowed_hosts, heartbeat_ms, dead_after_ms,
  *              request_timeout_ms, reserve_timeout_ms
- *   [referee]  listen
+ *   [referee]  listen, grace_ms
  *   [node]     name, listen, mountpoint, busy_poll_us, shm_mode,
  *              shm_quantum_ms                 (defaults for every node)
  *   [node.NAME] the same keys, for node NAME  (so one file serves a cluster)
  *   [limits]   semmni, semmsl, semmns, semopm, semvmx, msgmni, msgmax,
  *              msgmnb, shmmni, shmmax, shmall, max_frame,
- *              max_parked, max_connections
+ *              max_parked, max_connections, max_watched_procs
  *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
  *
  * dipc_conf_load() validates everything; on a bad value it fails with a
@@ -49,6 +49,7 @@ typedef struct dipc_conf {
 
 	/* [referee] */
 	char *referee_listen;     /* default: the port of `referee` on 0.0.0.0 */
+	unsigned grace_ms;        /* default min(dead_after_ms, request_timeout_ms / 2) */
 
 	/* [node] merged with [node.NAME] */
 	char *node_name;          /* default: gethostname() */
@@ -66,6 +67,7 @@ typedef struct dipc_conf {
 	unsigned max_frame;       /* bytes, default 1 MiB */
 	unsigned max_parked;      /* parked requests per node, default 10000 */
 	unsigned max_connections; /* default 256 */
+	unsigned max_watched_procs; /* SEM_UNDO pidfds per node, default 4096 */
 
 	/* [policy] */
 	char *policy_keys;        /* "none" (default), "all", or a list */

@@ -14,10 +14,13 @@
  * reply always travels on the connection of its request.
  *
  * Membership.  The referee pushes the node list (name, listen address,
- * alive) on every change.  A node that leaves the list or is marked dead is
- * gone (fail-stop): calls to it fail, our cached ids on it are dropped, and
- * every object we own forgets its processes (SEM_UNDO applied, attaches
- * ended).
+ * alive) on every change.  A node marked dead (the referee lost its
+ * connection: EOF, or silence for dead_after_ms) or absent from a complete
+ * list is gone (fail-stop): calls to it fail, our cached ids on it are
+ * dropped, and every object we own forgets its processes (SEM_UNDO applied,
+ * attaches ended).  A list sent during a restarted referee's grace period
+ * names only the nodes that have reconnected so far: absence from it means
+ * nothing, so it never takes a live node for gone.
  *
  * Errors of a forwarded op: an owner that cannot be reached, or whose
  * connection breaks while the op is outstanding, fails the op with EIDRM: to
@@ -34,11 +37,19 @@ static void peer_flush(dipc_peer *p);
 static void pending_fail(dipc_peer *p, int err);
 static void node_gone(dipc_node *n, dipc_peer *p);
 
+static dipc_peer *peer_lookup(dipc_node *n, const char *name, const char *addr);
+static void peers_update_partial(dipc_node *n, const Dipc__NodeList *nl);
+
 void peers_update(dipc_node *n, const Dipc__NodeList *nl)
 {
 	GHashTableIter it;
 	gpointer v;
 	GSList *gone = NULL;
+
+	if (nl->grace) {
+		peers_update_partial(n, nl);
+		return;
+	}
 
 	/* Mark first, then sweep: nodes absent from the list are gone too. */
 	g_hash_table_iter_init(&it, n->peers);
@@ -75,6 +86,27 @@ void peers_update(dipc_node *n, const Dipc__NodeList *nl)
 				gone = g_slist_prepend(gone, p);
 			p->alive = false;
 		}
+	}
+	for (GSList *l = gone; l; l = l->next)
+		node_gone(n, l->data);
+	g_slist_free(gone);
+}
+
+/* A list of a referee in its grace period: only what it says counts. */
+static void peers_update_partial(dipc_node *n, const Dipc__NodeList *nl)
+{
+	GSList *gone = NULL;
+
+	for (size_t i = 0; i < nl->n_nodes; i++) {
+		const Dipc__NodeEntry *e = nl->nodes[i];
+		dipc_peer *p;
+
+		if (!e->name || !*e->name)
+			continue;
+		p = peer_lookup(n, e->name, e->addr);
+		if (p->alive && !e->alive)
+			gone = g_slist_prepend(gone, p);
+		p->alive = e->alive;
 	}
 	for (GSList *l = gone; l; l = l->next)
 		node_gone(n, l->data);
