@@ -110,10 +110,14 @@ static void referee_instance_seen(dipc_node *n, const Dipc__NodeList *nl)
 	if (!n->referee_fresh || !instance)
 		return;
 	n->referee_fresh = false;
-	if (n->referee_instance == instance && g_hash_table_size(n->owned)) {
-		g_message("the referee declared this node dead: its %u objects are gone",
-			  g_hash_table_size(n->owned));
-		objects_drop_all(n);
+	if (n->referee_instance == instance) {
+		if (g_hash_table_size(n->owned)) {
+			g_message("the referee declared this node dead: its %u objects are gone",
+				  g_hash_table_size(n->owned));
+			objects_drop_all(n);
+		}
+		if (nl->grace)
+			reregister_owned(n); /* nothing left: only "all sent" */
 	} else if (n->referee_instance != instance && nl->grace) {
 		reregister_owned(n);
 	} else if (n->referee_instance != instance && g_hash_table_size(n->owned)) {

@@ -408,6 +408,24 @@ static void grace_over(ref_server *rf, const char *why)
 	rearm_reg_timer(rf);
 }
 
+/* The node died: nobody is left to answer its held Resolves. */
+static void drop_held(ref_server *rf, const char *node)
+{
+	GList *l = rf->held.head;
+
+	while (l) {
+		GList *next = l->next;
+		held_resolve *h = l->data;
+
+		if (strcmp(h->node, node) == 0) {
+			g_queue_delete_link(&rf->held, l);
+			g_free(h->node);
+			g_free(h);
+		}
+		l = next;
+	}
+}
+
 /* End the grace when time is up, or early when every connected node has
  * re-registered and so has every node they believed alive. */
 static void grace_check(ref_server *rf)
@@ -622,6 +640,7 @@ static void on_close(dipc_conn *c, int err, void *ud)
 		return; /* never became a node: conn.c logged why, if it matters */
 	n->conn = NULL;
 	n->changed = uv_now(rf->loop);
+	drop_held(rf, n->name);
 	dropped = dipc_registry_node_dead(rf->reg, n->name, uv_now(rf->loop));
 	g_message("node %s left: %s (%u object%s dropped)", n->name,
 		  err ? g_strerror(-err) : "closed", dropped, dropped == 1 ? "" : "s");

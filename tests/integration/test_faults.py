@@ -182,3 +182,33 @@ def test_undo_watch_limit_gives_enospc(make_cluster, key):
     holder.kill9()
     st.wait_val("node1", sid, 0, 1)          # the watched one's undo, once
     assert st.op("node2", sid, "0:+1:u").ok  # its watch is free again
+
+
+def break_connections_to(port):
+    """Abort every TCP connection to 127.0.0.1:port (ss -K: the dialling end
+    gets ECONNABORTED, the other a reset), as a flaky link would."""
+    r = subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", ":%d" % port],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("kill_first", [True, False], ids=["exit_then_break", "break_then_exit"])
+def test_undo_announced_across_a_reconnect_is_applied_once(make_cluster, key, kill_first):
+    c = make_cluster(nodes=2)
+    st = SemTool(c)
+    sid = st.create("node1", key, 1)
+    holder = st.start_op("node2", sid, "0:+1:u", hold=True)
+    holder.wait_line("held")
+    assert st.op("node2", sid, "0:+1").ok     # a plain increment: it stays
+    assert st.getval("node1", sid) == 2
+    owner_port = int(c.addr["node1"].rsplit(":", 1)[1])
+    if kill_first:
+        holder.kill9()
+        break_connections_to(owner_port)
+    else:
+        break_connections_to(owner_port)
+        holder.kill9()
+    st.wait_val("node1", sid, 0, 1, timeout=10)
+    time.sleep(0.5)                            # a repeat would show now
+    assert st.getval("node1", sid) == 1
+    assert st.getval("node2", sid) == 1
