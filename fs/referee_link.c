@@ -71,7 +71,9 @@ static void reregister_owned(dipc_node *n)
 		dipc_obj *o = v;
 
 		cm.kind = o->kind;
-		cm.key = o->key;
+		/* The key it is registered under: 0 once a removed shm segment
+		 * lives on as a private one (obj_rekey), whatever o->key says. */
+		cm.key = (int32_t)(uint32_t)(o->slot & 0xffffffffu);
 		cm.id = o->id;
 		cm.rejoin = true;
 		env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
