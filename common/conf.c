@@ -47,7 +47,7 @@ static const char *const cluster_keys[] = {
 	"secret", "referee", "allowed_hosts", "heartbeat_ms", "dead_after_ms",
 	"request_timeout_ms", "reserve_timeout_ms", "encrypt", "handshake_ms", NULL,
 };
-static const char *const referee_keys[] = { "listen", NULL };
+static const char *const referee_keys[] = { "listen", "grace_ms", NULL };
 static const char *const node_keys[] = { "name", "listen", "mountpoint", "busy_poll_us",
 					   "shm_mode", "shm_quantum_ms", NULL };
 /* [node.NAME] may override everything of [node] except the name itself. */
@@ -57,7 +57,8 @@ static const char *const limits_keys[] = {
 	"semmni", "semmsl", "semmns", "semopm", "semvmx", "msgmni", "msgmax", "msgmnb",
 	"shmmni", "shmmax", "shmall", "max_frame", "max_parked", "max_connections",
 	"max_handshakes", "max_conn_per_host",
-	"control_handles", "control_handles_per_process", "staged_bytes", NULL,
+	"control_handles", "control_handles_per_process", "staged_bytes",
+	"max_watched_procs", NULL,
 };
 static const char *const policy_keys[] = { "keys", NULL };
 
@@ -661,6 +662,12 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 		return NULL;
 	}
 
+	/* A restarted referee waits for re-registrations about as long as a
+	 * node may stay silent, and a creating lookup must not time out. */
+	if (!get_uint(&l, "referee", "grace_ms",
+		      MIN(c->dead_after_ms, c->request_timeout_ms / 2), 0, 600000, &c->grace_ms))
+		return NULL;
+
 	/* [node] and [node.NAME] */
 	if (node_name) {
 		c->node_name = g_strdup(node_name);
@@ -798,6 +805,8 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	    !get_uint(&l, "limits", "control_handles_per_process", 256, 1, 65536,
 		      &c->control_handles_per_process) ||
 	    !get_uint(&l, "limits", "staged_bytes", 64u << 20, 1, UINT_MAX, &c->staged_bytes) ||
+	    !get_uint(&l, "limits", "max_watched_procs", 4096, 1, 1000000,
+		      &c->max_watched_procs) ||
 	    !load_transport(&l, c))
 		return NULL;
 	/* One message of the largest size must fit, or msgsnd of it always fails. */

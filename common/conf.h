@@ -7,7 +7,7 @@
  *
  *   [cluster]  secret, referee, allowed_hosts, heartbeat_ms, dead_after_ms,
  *              request_timeout_ms, reserve_timeout_ms, encrypt, handshake_ms
- *   [referee]  listen
+ *   [referee]  listen, grace_ms
  *   [node]     name, listen, mountpoint, busy_poll_us, shm_mode,
  *              shm_quantum_ms                 (defaults for every node)
  *   [node.NAME] the same keys, for node NAME  (so one file serves a cluster)
@@ -15,7 +15,8 @@
  *              msgmnb, shmmni, shmmax, shmall, max_frame,
  *              max_parked, max_connections, max_handshakes,
  *              max_conn_per_host, control_handles,
- *              control_handles_per_process, staged_bytes
+ *              control_handles_per_process, staged_bytes,
+ *              max_watched_procs
  *   [policy]   keys  (which keys the shim distributes without IPC_DIPC)
  *
  * dipc_conf_load() validates everything; on a bad value it fails with a
@@ -54,6 +55,7 @@ typedef struct dipc_conf {
 
 	/* [referee] */
 	char *referee_listen;     /* default: the port of `referee` on 0.0.0.0 */
+	unsigned grace_ms;        /* default min(dead_after_ms, request_timeout_ms / 2) */
 
 	/* [node] merged with [node.NAME] */
 	char *node_name;          /* default: gethostname() */
@@ -78,6 +80,7 @@ typedef struct dipc_conf {
 	unsigned control_handles; /* open MOUNT/.control handles per node, default 16384 */
 	unsigned control_handles_per_process;  /* default 256 */
 	unsigned staged_bytes;    /* message text staged in handles per node, default 64 MiB */
+	unsigned max_watched_procs; /* SEM_UNDO pidfds per node, default 4096 */
 
 	/* [policy] */
 	char *policy_keys;        /* "none" (default), "all", or a list */

@@ -56,6 +56,7 @@ void cluster_stop(dipc_node *n)
 	for (GSList *l = conns; l; l = l->next)
 		dipc_conn_close(l->data, 0);
 	g_slist_free(conns);
+	peers_stop(n);
 }
 
 char *cluster_describe(dipc_node *n)

@@ -327,6 +327,7 @@ int referee_call(dipc_node *n, Dipc__Envelope *env, dipc_conn_reply_cb cb, void 
 void peers_init(dipc_node *n);
 void peers_update(dipc_node *n, const Dipc__NodeList *nl);
 GSList *peers_conns(dipc_node *n);
+void peers_stop(dipc_node *n);
 /* Send an op to a named peer (owner).  Completes op on reply or failure. */
 void peer_forward(dipc_node *n, const char *owner, const char *addr, dipc_op *op);
 /* Forwarded op was interrupted: ask the owner to end it. */
@@ -448,6 +449,7 @@ void exitwatch_flush(dipc_node *n);
 void procwatch_init(dipc_node *n);
 void procwatch_fini(dipc_node *n);
 /* The process pid made a SEM_UNDO operation on an object owned by owner. */
+int procwatch_reserve(dipc_node *n, int32_t pid);
 void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner);
 /* Announce the exits the loop has not seen yet (run before every operation). */
 void procwatch_flush(dipc_node *n);

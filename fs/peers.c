@@ -5,7 +5,7 @@
  * The other nodes: membership as the referee pushes it, and this node's
  * outbound connections to them, on which it forwards its callers' ops to
  * their owners (peer_forward) and makes the other calls the rooms need
- * (peer_call, peer_cancel, peer_notify_exit).
+ * (peer_call, peer_cancel, peer_notify_exit: announced until confirmed).
  *
  * Connections.  For calls to a peer a node dials its own outbound
  * connection and sends requests only on it; requests that arrive on
@@ -14,10 +14,13 @@
  * reply always travels on the connection of its request.
  *
  * Membership.  The referee pushes the node list (name, listen address,
- * alive) on every change.  A node that leaves the list or is marked dead is
- * gone (fail-stop): calls to it fail, our cached ids on it are dropped, and
- * every object we own forgets its processes (SEM_UNDO applied, attaches
- * ended).
+ * alive) on every change.  A node marked dead (the referee lost its
+ * connection: EOF, or silence for dead_after_ms) or absent from a complete
+ * list is gone (fail-stop): calls to it fail, our cached ids on it are
+ * dropped, and every object we own forgets its processes (SEM_UNDO applied,
+ * attaches ended).  A list sent during a restarted referee's grace period
+ * names only the nodes that have reconnected so far: absence from it means
+ * nothing, so it never takes a live node for gone.
  *
  * Errors of a forwarded op: an owner that cannot be reached, or whose
  * connection breaks while the op is outstanding, fails the op with EIDRM: to
@@ -34,11 +37,19 @@ static void peer_flush(dipc_peer *p);
 static void pending_fail(dipc_peer *p, int err);
 static void node_gone(dipc_node *n, dipc_peer *p);
 
+static dipc_peer *peer_lookup(dipc_node *n, const char *name, const char *addr);
+static void peers_update_partial(dipc_node *n, const Dipc__NodeList *nl);
+
 void peers_update(dipc_node *n, const Dipc__NodeList *nl)
 {
 	GHashTableIter it;
 	gpointer v;
 	GSList *gone = NULL;
+
+	if (nl->grace) {
+		peers_update_partial(n, nl);
+		return;
+	}
 
 	/* Mark first, then sweep: nodes absent from the list are gone too. */
 	g_hash_table_iter_init(&it, n->peers);
@@ -75,6 +86,27 @@ void peers_update(dipc_node *n, const Dipc__NodeList *nl)
 				gone = g_slist_prepend(gone, p);
 			p->alive = false;
 		}
+	}
+	for (GSList *l = gone; l; l = l->next)
+		node_gone(n, l->data);
+	g_slist_free(gone);
+}
+
+/* A list of a referee in its grace period: only what it says counts. */
+static void peers_update_partial(dipc_node *n, const Dipc__NodeList *nl)
+{
+	GSList *gone = NULL;
+
+	for (size_t i = 0; i < nl->n_nodes; i++) {
+		const Dipc__NodeEntry *e = nl->nodes[i];
+		dipc_peer *p;
+
+		if (!e->name || !*e->name)
+			continue;
+		p = peer_lookup(n, e->name, e->addr);
+		if (p->alive && !e->alive)
+			gone = g_slist_prepend(gone, p);
+		p->alive = e->alive;
 	}
 	for (GSList *l = gone; l; l = l->next)
 		node_gone(n, l->data);
@@ -311,22 +343,107 @@ void peer_cancel(dipc_op *op)
 	dipc_conn_notify(p->conn, &env);
 }
 
+/* An exit announcement, kept until the owner confirms it or is gone. */
+typedef struct exit_note {
+	dipc_node *node;
+	char *owner;
+	int32_t pid;
+	bool in_flight;   /* a call is out (its callback will run) */
+	uv_timer_t retry;
+	GList link;       /* in exit_notes */
+} exit_note;
+
+#define EXIT_RETRY_MS 200
+
+static GQueue exit_notes; /* one node per process */
+
+static void exit_send(exit_note *x);
+
+static void exit_note_closed(uv_handle_t *h)
+{
+	exit_note *x = h->data;
+
+	g_free(x->owner);
+	g_free(x);
+}
+
+static void exit_note_end(exit_note *x)
+{
+	g_queue_unlink(&exit_notes, &x->link);
+	uv_close((uv_handle_t *)&x->retry, exit_note_closed);
+}
+
+static void exit_retry_cb(uv_timer_t *t)
+{
+	exit_send(t->data);
+}
+
+static void exit_sent_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
+{
+	exit_note *x = ud;
+	dipc_peer *p = g_hash_table_lookup(x->node->peers, x->owner);
+
+	x->in_flight = false;
+	/* Confirmed; or the owner is gone, and its objects with it. */
+	if (err == 0 || x->node->stopping || !p || !p->alive) {
+		exit_note_end(x);
+		return;
+	}
+	/* The connection broke first: again, on the next one. */
+	uv_timer_start(&x->retry, exit_retry_cb, EXIT_RETRY_MS, 0);
+}
+
+static void exit_send(exit_note *x)
+{
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	Dipc__ProcExit pe = DIPC__PROC_EXIT__INIT;
+	int r;
+
+	pe.pid = x->pid;
+	env.body_case = DIPC__ENVELOPE__BODY_PROC_EXIT;
+	env.proc_exit = &pe;
+	x->in_flight = true;
+	r = peer_call(x->node, x->owner, &env, x->node->conf->request_timeout_ms, exit_sent_cb,
+		      x);
+	if (r < 0)
+		exit_sent_cb(NULL, r, NULL, x);
+}
+
+/* Announce to owner that process pid of this node exited: a call, repeated
+ * until the owner answers (it queues while the connection is being made,
+ * and starts again if it breaks), given up only when the owner is gone. */
 void peer_notify_exit(dipc_node *n, const char *owner, int32_t pid)
 {
 	dipc_peer *p = g_hash_table_lookup(n->peers, owner);
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__ProcExit pe = DIPC__PROC_EXIT__INIT;
+	exit_note *x;
 
 	if (!p || !p->alive)
 		return;   /* its objects are gone with it */
-	if (!p->conn || !dipc_conn_ready(p->conn)) {
-		g_message("cannot announce the exit of pid %d to %s: not connected", pid, owner);
-		return;
+	x = g_new0(exit_note, 1);
+	x->node = n;
+	x->owner = g_strdup(owner);
+	x->pid = pid;
+	x->link.data = x;
+	uv_timer_init(n->loop, &x->retry);
+	x->retry.data = x;
+	g_queue_push_tail_link(&exit_notes, &x->link);
+	exit_send(x);
+}
+
+/* The node stops (after its connections closed): announcements still
+ * waiting to be repeated end here. */
+void peers_stop(dipc_node *n)
+{
+	GList *l = exit_notes.head;
+
+	while (l) {
+		GList *next = l->next;
+		exit_note *x = l->data;
+
+		if (!x->in_flight)
+			exit_note_end(x);
+		l = next;
 	}
-	pe.pid = pid;
-	env.body_case = DIPC__ENVELOPE__BODY_PROC_EXIT;
-	env.proc_exit = &pe;
-	dipc_conn_notify(p->conn, &env);
 }
 
 static void node_gone(dipc_node *n, dipc_peer *p)

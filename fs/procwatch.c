@@ -11,9 +11,19 @@
  * Ordering: the exit announcement travels on the same connection as the
  * process's operations, after them; and a process cannot exit while one of
  * its operations is still unanswered (it waits in the FUSE request), so the
- * owner always applies the adjustments after the last operation.
+ * owner always applies the adjustments after the last operation.  An
+ * announcement is repeated until the owner confirms it (peers.c), and
+ * applying one twice is harmless (the first one consumed the adjustments).
+ *
+ * Limits.  A watch is taken before a SEM_UNDO operation runs
+ * (procwatch_reserve, from route.c), not after: a node that cannot watch
+ * the process ([limits] max_watched_procs reached, or pidfd_open failing
+ * with EMFILE/ENFILE/ENOMEM) refuses the operation with ENOSPC instead of
+ * taking an adjustment it could never undo.  Only ESRCH means "exited".
+ * The node raises its RLIMIT_NOFILE to fit the limit (procwatch_init).
  */
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,39 +78,83 @@ static void exited_cb(void *ud)
 	watch_exited(ud);
 }
 
-void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
+/* A new watch of pid (no owners yet); -ESRCH: it exited already; -ENOSPC:
+ * it cannot be watched (the limit, or no file descriptor left). */
+static int watch_new(dipc_node *n, int32_t pid, proc_watch **ret)
 {
-	proc_watch *w = g_hash_table_lookup(n->procs, GINT_TO_POINTER(pid));
+	proc_watch *w;
 	int fd;
 
-	if (w) {
-		if (!g_hash_table_contains(w->owners, owner))
-			g_hash_table_add(w->owners, g_strdup(owner));
-		return;
+	if (g_hash_table_size(n->procs) >= n->conf->max_watched_procs) {
+		g_message("pid %d: %u processes watched for SEM_UNDO already ([limits] "
+			  "max_watched_procs): ENOSPC", pid, g_hash_table_size(n->procs));
+		return -ENOSPC;
 	}
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno == ESRCH)
+		return -ESRCH;
 	if (fd < 0) {
-		/* Already gone (killed while its call was on the way): its
-		 * operation is ahead of this announcement on every path. */
-		g_autoptr(GHashTable) one = g_hash_table_new(g_str_hash, g_str_equal);
-		g_hash_table_add(one, (gpointer)owner);
-		announce(n, pid, one);
-		return;
+		g_warning("cannot watch pid %d for SEM_UNDO: pidfd_open: %s: ENOSPC", pid,
+			  g_strerror(errno));
+		return -ENOSPC;
 	}
 	w = g_new0(proc_watch, 1);
 	w->node = n;
 	w->pid = pid;
 	w->pidfd = fd;
 	w->owners = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_hash_table_add(w->owners, g_strdup(owner));
 	if (exitwatch_add(n, &w->exit, fd, exited_cb, w) < 0) {
-		g_warning("cannot watch pid %d for SEM_UNDO: %s", pid, g_strerror(errno));
+		g_warning("cannot watch pid %d for SEM_UNDO: %s: ENOSPC", pid, g_strerror(errno));
 		close(fd);
 		g_hash_table_destroy(w->owners);
 		g_free(w);
-		return;
+		return -ENOSPC;
 	}
 	g_hash_table_insert(n->procs, GINT_TO_POINTER(pid), w);
+	*ret = w;
+	return 0;
+}
+
+int procwatch_reserve(dipc_node *n, int32_t pid)
+{
+	proc_watch *w;
+	int r;
+
+	if (g_hash_table_contains(n->procs, GINT_TO_POINTER(pid)))
+		return 0;
+	r = watch_new(n, pid, &w);
+	/* Exited while its call was on the way: the operation still runs,
+	 * and procwatch_note_undo announces the exit after it. */
+	return r == -ESRCH ? 0 : r;
+}
+
+void procwatch_note_undo(dipc_node *n, int32_t pid, const char *owner)
+{
+	proc_watch *w = g_hash_table_lookup(n->procs, GINT_TO_POINTER(pid));
+	int r;
+
+	if (!w) {
+		/* Not reserved (or its watch fired meanwhile). */
+		r = watch_new(n, pid, &w);
+		if (r == -ESRCH) {
+			/* Already gone (killed while its call was on the way):
+			 * its operation is ahead of this announcement on every
+			 * path. */
+			g_autoptr(GHashTable) one = g_hash_table_new(g_str_hash, g_str_equal);
+			g_hash_table_add(one, (gpointer)owner);
+			announce(n, pid, one);
+			return;
+		}
+		if (r < 0) {
+			/* Alive but not watchable: never apply a live process's
+			 * undo; the owner applies it if this node goes. */
+			g_warning("pid %d: its SEM_UNDO adjustments on %s wait for this node's end",
+				  pid, owner);
+			return;
+		}
+	}
+	if (!g_hash_table_contains(w->owners, owner))
+		g_hash_table_add(w->owners, g_strdup(owner));
 }
 
 /* Exits already readable are announced before every operation; see
@@ -110,9 +164,26 @@ void procwatch_flush(dipc_node *n)
 	exitwatch_flush(n);
 }
 
+/* One pidfd per watched process, one socket per connection, and room for
+ * FUSE, shm files and the loop: the soft limit rises to fit (never above
+ * the hard one). */
+static void raise_nofile(const dipc_conf *conf)
+{
+	rlim_t want = (rlim_t)conf->max_watched_procs + 2 * (rlim_t)conf->max_connections + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		g_message("open files limited to %lu (the limits want %lu): SEM_UNDO operations"
+			  " may get ENOSPC sooner", (unsigned long)rl.rlim_cur, (unsigned long)want);
+}
+
 void procwatch_init(dipc_node *n)
 {
 	n->procs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	raise_nofile(n->conf);
 }
 
 void procwatch_fini(dipc_node *n)

@@ -10,10 +10,13 @@
  *
  * Before any op, exits the loop has not polled yet are announced, so that
  * an op that follows a waitpid() sees the exited process's SEM_UNDO applied
- * and its attaches ended.
+ * and its attaches ended.  A SEM_UNDO semop first makes sure its process is
+ * watched (procwatch.c): one that cannot be fails with ENOSPC before it
+ * takes effect.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/sem.h>
 
 #include "node.h"
 
@@ -44,14 +47,29 @@ static void resolve_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	peer_forward(n, rr->owner, rr->owner_addr, op);
 }
 
+static bool semop_has_undo(const dipc_op *op)
+{
+	if (op->type != OP_SEMOP || !op->sem.sops)
+		return false;
+	for (unsigned i = 0; i < op->sem.nsops; i++)
+		if (op->sem.sops[i].sem_flg & SEM_UNDO)
+			return true;
+	return false;
+}
+
 void route_op(dipc_op *op)
 {
 	dipc_node *n = op->node;
 	const char *owner;
+	int r;
 
 	procwatch_flush(n);
 	if (op->interrupted) {
 		op_complete(op, -EINTR);
+		return;
+	}
+	if (semop_has_undo(op) && (r = procwatch_reserve(n, op->who.pid)) < 0) {
+		op_complete(op, r);
 		return;
 	}
 	if (obj_find(n, op->id)) {

@@ -106,7 +106,11 @@ void serve_peer_request(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 
 	switch (env->body_case) {
 	case DIPC__ENVELOPE__BODY_PROC_EXIT:
+		/* Confirmed, so that the caller's node stops repeating it (a
+		 * repeat finds nothing left to undo). */
 		objects_proc_exit(n, peer, env->proc_exit->pid);
+		if (env->req_id)
+			dipc_conn_reply_err(c, env->req_id, 0);
 		return;
 	case DIPC__ENVELOPE__BODY_CANCEL:
 		parked_cancel_remote(n, c, env->cancel->target);

@@ -19,6 +19,10 @@
  * dipc_id_from_serial() maps to distinct ids, so a restarted referee is
  * unlikely to hand out an id its predecessor used recently, and go up by one,
  * skipping ids still in use.
+ *
+ * Grace.  While it lasts, lookups that could create (unknown keys, private
+ * ids) wait in one FIFO, grace_waiters, with the asker's counters; its end
+ * replays them through dipc_registry_lookup() in arrival order.
  */
 
 #include "registry.h"
@@ -39,6 +43,7 @@ typedef struct reg_obj {
 typedef struct waiter {
 	char *node;
 	uint64_t req_id;
+	int32_t kind, key; /* grace waiters only: what they looked up */
 } waiter;
 
 /* A key being created. */
@@ -82,6 +87,8 @@ struct dipc_registry {
 	GQueue reservations;      /* slot, by deadline */
 	GQueue pendings;          /* pending, by deadline */
 	GHashTable *nodes;        /* name -> node_stats (owns them) */
+	uint64_t grace_until;     /* 0: no grace */
+	GQueue grace_waiters;     /* waiter*, arrival order */
 
 	unsigned used[KINDS]; /* objects + reservations + pending ids */
 	unsigned nobj[KINDS]; /* objects */
@@ -410,13 +417,20 @@ dipc_registry *dipc_registry_new(const dipc_reg_limits *lim, uint32_t first_seri
 	r->nodes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, stats_free);
 	g_queue_init(&r->reservations);
 	g_queue_init(&r->pendings);
+	g_queue_init(&r->grace_waiters);
 	return r;
 }
 
 void dipc_registry_free(dipc_registry *r)
 {
+	waiter *w;
+
 	if (!r)
 		return;
+	while ((w = g_queue_pop_head(&r->grace_waiters))) {
+		g_free(w->node);
+		g_free(w);
+	}
 	g_hash_table_destroy(r->by_key);
 	g_hash_table_destroy(r->by_id);
 	g_hash_table_destroy(r->reserved_ids);
@@ -436,6 +450,24 @@ int dipc_registry_lookup(dipc_registry *r, const char *node, uint64_t req_id,
 
 	if (!kind_ok(kind) || !node || !*node) {
 		a.err = -EINVAL;
+	} else if (dipc_registry_in_grace(r, now) &&
+		   (key == 0 || !g_hash_table_contains(r->by_key, &kk))) {
+		node_stats *ns = stats_get(r, node);
+		waiter *w;
+
+		if (ns->waiting >= r->lim.max_waiting_per_node) {
+			stats_put(r, ns);
+			a.err = -EAGAIN;
+		} else {
+			w = g_new0(waiter, 1);
+			w->node = g_strdup(node);
+			w->req_id = req_id;
+			w->kind = kind;
+			w->key = key;
+			g_queue_push_tail(&r->grace_waiters, w);
+			ns->waiting++;
+			return 1;
+		}
 	} else if (key == 0) {
 		private_lookup(r, node, kind, now, &a);
 	} else if ((o = g_hash_table_lookup(r->by_key, &kk))) {
@@ -522,6 +554,65 @@ int dipc_registry_abort(dipc_registry *r, const char *node, int32_t kind, int32_
 	unreserve(r, s, false);
 	drain(r, s, now);
 	return 0;
+}
+
+int dipc_registry_rejoin(dipc_registry *r, const char *node, int32_t kind, int32_t key,
+			 int32_t id)
+{
+	uint64_t kk = kk_of(kind, key);
+	reg_obj *o;
+	slot *s;
+
+	if (!kind_ok(kind) || !node || !*node || !dipc_is_id(id))
+		return -EINVAL;
+	o = g_hash_table_lookup(r->by_id, GINT_TO_POINTER(id));
+	if (o && o->pub.kind == kind && o->pub.key == key && strcmp(o->pub.owner, node) == 0)
+		return 0; /* told twice (it reconnected during the grace) */
+	if (id_in_use(r, id))
+		return -EEXIST;
+	if (key != 0) {
+		s = g_hash_table_lookup(r->slots, &kk);
+		if (g_hash_table_contains(r->by_key, &kk) || (s && s->reserver))
+			return -EEXIST;
+	}
+	if (kind_full(r, kind))
+		return -ENOSPC;
+	r->used[kind]++;
+	obj_add(r, kind, key, id, node);
+	return 0;
+}
+
+bool dipc_registry_in_grace(const dipc_registry *r, uint64_t now)
+{
+	return r->grace_until != 0 && now < r->grace_until;
+}
+
+void dipc_registry_set_grace(dipc_registry *r, uint64_t until)
+{
+	r->grace_until = until;
+}
+
+void dipc_registry_end_grace(dipc_registry *r, uint64_t now)
+{
+	waiter *w;
+
+	r->grace_until = 0;
+	/* Replayed in arrival order; a replay may queue again behind a
+	 * reservation another replay just made (then it is answered later,
+	 * through the callback, like any queued lookup). */
+	while ((w = g_queue_pop_head(&r->grace_waiters))) {
+		node_stats *ns = g_hash_table_lookup(r->nodes, w->node);
+		dipc_reg_answer a = { 0 };
+
+		if (ns) {
+			ns->waiting--;
+			stats_put(r, ns);
+		}
+		if (dipc_registry_lookup(r, w->node, w->req_id, w->kind, w->key, now, &a) == 0)
+			r->answer(w->node, w->req_id, &a, r->ud);
+		g_free(w->node);
+		g_free(w);
+	}
 }
 
 const dipc_reg_object *dipc_registry_resolve(const dipc_registry *r, int32_t id)
@@ -630,6 +721,19 @@ unsigned dipc_registry_node_dead(dipc_registry *r, const char *node, uint64_t no
 			g_ptr_array_add(held, s);
 	}
 
+	/* 2b. So do its lookups waiting for the grace to end. */
+	for (GList *l = r->grace_waiters.head; l;) {
+		GList *next = l->next;
+		waiter *w = l->data;
+
+		if (strcmp(w->node, node) == 0) {
+			g_queue_delete_link(&r->grace_waiters, l);
+			g_free(w->node);
+			g_free(w);
+		}
+		l = next;
+	}
+
 	/* 3. Its private ids lapse. */
 	ns = g_hash_table_lookup(r->nodes, node);
 	if (ns) {
@@ -662,11 +766,15 @@ uint64_t dipc_registry_next_deadline(const dipc_registry *r)
 		t = MIN(t, ((slot *)r->reservations.head->data)->deadline);
 	if (r->pendings.head)
 		t = MIN(t, ((pending *)r->pendings.head->data)->deadline);
+	if (r->grace_until)
+		t = MIN(t, r->grace_until);
 	return t;
 }
 
 void dipc_registry_expire(dipc_registry *r, uint64_t now)
 {
+	if (r->grace_until && now >= r->grace_until)
+		dipc_registry_end_grace(r, now);
 	while (r->reservations.head) {
 		slot *s = r->reservations.head->data;
 

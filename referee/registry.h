@@ -25,9 +25,25 @@
  * objects after a referee restart, and a creation that outlived its
  * reservation still counts when nobody else took the key meanwhile.
  *
+ * Grace (a restarted referee, NFS-style).  A referee that starts knows no
+ * objects, but the live nodes still own theirs; until they have told it
+ * (dipc_registry_rejoin), a key it has not heard of may well exist.  So for
+ * the grace period (dipc_registry_set_grace) a lookup of a registered key is
+ * answered at once, and every other lookup (unknown key, IPC_PRIVATE) waits;
+ * when the grace ends (set_grace(r, 0), or expire() past its deadline) the
+ * waiting lookups are answered by the rules above, in arrival order.  No
+ * reservation and no fresh id exists during the grace, so an id handed out
+ * can never collide with an object not yet re-registered.
+ *
+ * Conflicts.  A re-registration that collides with what the registry holds
+ * (the key registered or reserved, the id in use) is refused with -EEXIST:
+ * the object registered first wins.  It is the one every lookup since has
+ * found; the late one was invisible to all of them, so it has the fewest
+ * users.  The loser's owner removes it (its users get EIDRM).
+ *
  * Queued lookups are answered through the answer callback, which may be
- * called from commit, abort, node_dead and expire; it must not call back into
- * the registry.  All returns are 0 or -errno.
+ * called from commit, abort, node_dead, set_grace and expire; it must not
+ * call back into the registry.  All returns are 0 or -errno.
  */
 #ifndef DIPC_REGISTRY_H
 #define DIPC_REGISTRY_H
@@ -86,6 +102,17 @@ const dipc_reg_object *dipc_registry_resolve(const dipc_registry *r, int32_t id)
 /* The registered object of kind with key, NULL if none (reservations do
  * not count, and nothing is reserved: a name lookup, not a creation). */
 const dipc_reg_object *dipc_registry_find(const dipc_registry *r, int32_t kind, int32_t key);
+/* Re-registration of an object node owned before the referee (re)started:
+ * 0 registered (or already registered exactly so), -EEXIST a conflict (see
+ * above: the incumbent wins), -ENOSPC full, -EINVAL malformed. */
+int dipc_registry_rejoin(dipc_registry *r, const char *node, int32_t kind, int32_t key,
+			 int32_t id);
+/* Lookups of unknown keys wait until `until` (expire() ends the grace then;
+ * a later call moves the end).  end_grace: now, answering the waiting
+ * lookups. */
+void dipc_registry_set_grace(dipc_registry *r, uint64_t until);
+void dipc_registry_end_grace(dipc_registry *r, uint64_t now);
+bool dipc_registry_in_grace(const dipc_registry *r, uint64_t now);
 /* -EINVAL unknown id, -EPERM not the owner. */
 int dipc_registry_removed(dipc_registry *r, const char *node, int32_t id);
 /* The object stays but its key is free again (shm IPC_RMID while attached:
@@ -98,7 +125,8 @@ GPtrArray *dipc_registry_list(const dipc_registry *r, int32_t kind);
  * lookups are dropped (queues it held are answered).  Returns how many
  * objects were dropped. */
 unsigned dipc_registry_node_dead(dipc_registry *r, const char *node, uint64_t now);
-/* Time of the next reservation or pending id to expire; UINT64_MAX: none. */
+/* Time of the next reservation or pending id to expire, or of the grace's
+ * end; UINT64_MAX: none. */
 uint64_t dipc_registry_next_deadline(const dipc_registry *r);
 void dipc_registry_expire(dipc_registry *r, uint64_t now);
 

@@ -9,11 +9,26 @@
  * protocol.
  *
  * Membership.  A node is known by the name it authenticated with.  A second
- * connection under a name already connected replaces the first, which is
- * treated as that node's death (it restarted, or its old connection is a
- * zombie).  A node whose connection closes for any reason (EOF, heartbeat,
- * protocol error) is dead: fail-stop, its objects are dropped from the
- * registry at once, and every node hears about it in the next NodeList.
+ * connection under a name whose connection is still open is refused (a
+ * NodeList with `refused` says why, then it is closed): two daemons must
+ * never take turns at one name.  A daemon restarted after a crash is taken
+ * as soon as its old connection is gone: at once after a process crash
+ * (the kernel closes the socket), within dead_after_ms after a host crash
+ * (the heartbeat ends it; the newcomer retries meanwhile).  A node whose
+ * connection closes for any reason (EOF, heartbeat, protocol error) is
+ * dead: fail-stop, its objects are dropped from the registry at once, and
+ * every node hears about it in the next NodeList.
+ *
+ * Grace (registry.h).  Every start of the referee may be a restart: for
+ * [referee] grace_ms it takes the re-registrations of the nodes that
+ * reconnect (Commit with rejoin), answers lookups of keys it has heard of,
+ * and holds lookups that could create, and Resolves of ids it does not
+ * know, until the grace ends.  Its NodeLists say `grace`: the nodes absent
+ * from them are not gone.  It ends early once every connected node has
+ * said "all sent" and every node they believed alive has too (so a fresh
+ * cluster pays one round trip, not grace_ms); a node joining during it
+ * moves its end to at least a heartbeat later (its re-registrations are on
+ * their way), up to twice grace_ms.
  * Dead names are remembered (alive = false) so that nodes see the
  * transition; the oldest are forgotten beyond MAX_DEAD_NODES.
  *
@@ -43,7 +58,18 @@ typedef struct ref_node {
 	char *addr;       /* where peers dial it */
 	dipc_conn *conn;  /* NULL: dead */
 	uint64_t changed; /* uv_now() of the last join or death */
+	uint64_t refused_logged; /* uv_now() of the last refusal logged, 0 none */
+	bool rejoined;    /* grace: it said "all sent" on this connection */
 } ref_node;
+
+/* A Resolve held until the grace ends. */
+typedef struct held_resolve {
+	char *node;
+	uint64_t req_id;
+	int32_t id;
+} held_resolve;
+
+#define REFUSAL_LOG_MS 10000
 
 struct ref_server {
 	uv_loop_t *loop;
@@ -55,6 +81,11 @@ struct ref_server {
 	GHashTable *nodes; /* name -> ref_node */
 	GHashTable *conns; /* every open dipc_conn */
 	uint64_t instance; /* random, nonzero: see NodeList in dipc.proto */
+	bool grace;        /* in the grace period */
+	uint64_t grace_until; /* its current end */
+	uint64_t grace_latest; /* the grace never lasts beyond this */
+	GHashTable *expected; /* grace: names some node believed alive (set) */
+	GQueue held;       /* held_resolve*, during the grace */
 	bool verbose;
 	bool stopping;
 };
@@ -183,6 +214,7 @@ static void broadcast_nodes(ref_server *rf)
 	nl.n_nodes = list->len;
 	nl.nodes = ptrs;
 	nl.instance = rf->instance;
+	nl.grace = rf->grace;
 	env.body_case = DIPC__ENVELOPE__BODY_NODE_LIST;
 	env.node_list = &nl;
 	for (guint i = 0; i < list->len; i++) {
@@ -197,19 +229,8 @@ static void broadcast_nodes(ref_server *rf)
 
 /* ---- the registry's clock ------------------------------------------------- */
 
-static void on_reg_timer(uv_timer_t *t)
-{
-	ref_server *rf = t->data;
-
-	dipc_registry_expire(rf->reg, uv_now(rf->loop));
-	/* expire() does not re-arm: do it here. */
-	{
-		uint64_t next = dipc_registry_next_deadline(rf->reg), now = uv_now(rf->loop);
-
-		if (next != UINT64_MAX)
-			uv_timer_start(&rf->reg_timer, on_reg_timer, next > now ? next - now : 0, 0);
-	}
-}
+static void on_reg_timer(uv_timer_t *t);
+static void grace_check(ref_server *rf);
 
 static void rearm_reg_timer(ref_server *rf)
 {
@@ -223,6 +244,15 @@ static void rearm_reg_timer(ref_server *rf)
 		uv_timer_stop(&rf->reg_timer);
 	else
 		uv_timer_start(&rf->reg_timer, on_reg_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_reg_timer(uv_timer_t *t)
+{
+	ref_server *rf = t->data;
+
+	dipc_registry_expire(rf->reg, uv_now(rf->loop));
+	grace_check(rf);
+	rearm_reg_timer(rf); /* expire() does not re-arm */
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -330,16 +360,17 @@ static void do_list(ref_server *rf, dipc_conn *c, const Dipc__Envelope *env)
 	g_free(entries);
 }
 
-static void do_resolve(ref_server *rf, dipc_conn *c, ref_node *n, const Dipc__Envelope *env)
+static void answer_resolve(ref_server *rf, dipc_conn *c, const char *asker, uint64_t req_id,
+			   int32_t id)
 {
-	const dipc_reg_object *o = dipc_registry_resolve(rf->reg, env->resolve->id);
+	const dipc_reg_object *o = dipc_registry_resolve(rf->reg, id);
 	Dipc__Envelope out = DIPC__ENVELOPE__INIT;
 	Dipc__ResolveReply rr = DIPC__RESOLVE_REPLY__INIT;
 
-	ref_debug(rf, "%s: resolve 0x%x -> %s%s", n->name, (unsigned)env->resolve->id,
-		o ? "on " : "unknown", o ? o->owner : "");
+	ref_debug(rf, "%s: resolve 0x%x -> %s%s", asker, (unsigned)id, o ? "on " : "unknown",
+		o ? o->owner : "");
 	if (!o) {
-		dipc_conn_reply_err(c, env->req_id, EINVAL);
+		dipc_conn_reply_err(c, req_id, EINVAL);
 		return;
 	}
 	rr.kind = o->kind;
@@ -348,7 +379,157 @@ static void do_resolve(ref_server *rf, dipc_conn *c, ref_node *n, const Dipc__En
 	rr.owner_addr = (char *)node_addr(rf, o->owner);
 	out.body_case = DIPC__ENVELOPE__BODY_RESOLVE_REPLY;
 	out.resolve_reply = &rr;
-	dipc_conn_reply(c, env->req_id, &out);
+	dipc_conn_reply(c, req_id, &out);
+}
+
+static void do_resolve(ref_server *rf, dipc_conn *c, ref_node *n, const Dipc__Envelope *env)
+{
+	int32_t id = env->resolve->id;
+	held_resolve *h;
+
+	/* An id nobody has re-registered yet may still be alive: not EINVAL
+	 * before the grace is over. */
+	if (rf->grace && !dipc_registry_resolve(rf->reg, id) &&
+	    rf->held.length < rf->conf->max_parked) {
+		ref_debug(rf, "%s: resolve 0x%x: held until the grace ends", n->name, (unsigned)id);
+		h = g_new0(held_resolve, 1);
+		h->node = g_strdup(n->name);
+		h->req_id = env->req_id;
+		h->id = id;
+		g_queue_push_tail(&rf->held, h);
+		return;
+	}
+	answer_resolve(rf, c, n->name, env->req_id, id);
+}
+
+/* ---- the grace period ----------------------------------------------------- */
+
+static void grace_over(ref_server *rf, const char *why)
+{
+	held_resolve *h;
+
+	if (!rf->grace)
+		return;
+	rf->grace = false;
+	g_message("grace period over (%s): %u object%s re-registered", why,
+		  dipc_registry_count(rf->reg, 0), dipc_registry_count(rf->reg, 0) == 1 ? "" : "s");
+	dipc_registry_end_grace(rf->reg, uv_now(rf->loop));
+	while ((h = g_queue_pop_head(&rf->held))) {
+		ref_node *n = g_hash_table_lookup(rf->nodes, h->node);
+
+		if (n && n->conn)
+			answer_resolve(rf, n->conn, n->name, h->req_id, h->id);
+		g_free(h->node);
+		g_free(h);
+	}
+	g_hash_table_remove_all(rf->expected);
+	broadcast_nodes(rf); /* complete now: absent means gone */
+	rearm_reg_timer(rf);
+}
+
+/* The node died: nobody is left to answer its held Resolves. */
+static void drop_held(ref_server *rf, const char *node)
+{
+	GList *l = rf->held.head;
+
+	while (l) {
+		GList *next = l->next;
+		held_resolve *h = l->data;
+
+		if (strcmp(h->node, node) == 0) {
+			g_queue_delete_link(&rf->held, l);
+			g_free(h->node);
+			g_free(h);
+		}
+		l = next;
+	}
+}
+
+/* End the grace when time is up, or early when every connected node has
+ * re-registered and so has every node they believed alive. */
+static void grace_check(ref_server *rf)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	bool any = false;
+
+	if (!rf->grace)
+		return;
+	if (!dipc_registry_in_grace(rf->reg, uv_now(rf->loop))) {
+		grace_over(rf, "time is up");
+		return;
+	}
+	g_hash_table_iter_init(&it, rf->nodes);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		ref_node *n = v;
+
+		if (!n->conn)
+			continue;
+		if (!n->rejoined)
+			return;
+		any = true;
+	}
+	g_hash_table_iter_init(&it, rf->expected);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		ref_node *n = g_hash_table_lookup(rf->nodes, k);
+
+		if (!n || !n->conn || !n->rejoined)
+			return;
+	}
+	if (any)
+		grace_over(rf, "every node re-registered");
+}
+
+/* A node joined during the grace: its re-registrations are on their way. */
+static void grace_joined(ref_server *rf)
+{
+	uint64_t until;
+
+	if (!rf->grace)
+		return;
+	until = MAX(rf->grace_until, uv_now(rf->loop) + rf->conf->heartbeat_ms);
+	rf->grace_until = MIN(until, rf->grace_latest);
+	dipc_registry_set_grace(rf->reg, rf->grace_until);
+	rearm_reg_timer(rf);
+}
+
+#define MAX_EXPECTED 4096
+
+/* Commit: a creation, a re-registration, or a node's "all sent". */
+static void do_commit(ref_server *rf, dipc_conn *c, ref_node *n, const Dipc__Envelope *env)
+{
+	const Dipc__Commit *m = env->commit;
+	int r;
+
+	if (m->rejoin && m->kind == 0) {
+		n->rejoined = true;
+		for (size_t i = 0; rf->grace && i < m->n_alive_peers; i++) {
+			const char *p = m->alive_peers[i];
+
+			if (*p && strlen(p) <= 64 && strcmp(p, n->name) != 0 &&
+			    g_hash_table_size(rf->expected) < MAX_EXPECTED)
+				g_hash_table_add(rf->expected, g_strdup(p));
+		}
+		ref_debug(rf, "%s: re-registration done (%zu peers believed alive)", n->name,
+			m->n_alive_peers);
+		dipc_conn_reply_err(c, env->req_id, 0);
+		grace_check(rf);
+		return;
+	}
+	if (m->rejoin) {
+		r = dipc_registry_rejoin(rf->reg, n->name, m->kind, m->key, m->id);
+		if (r == -EEXIST)
+			g_warning("%s: re-registration of %s key 0x%08x id 0x%x refused: it conflicts "
+				  "with an object registered first, which wins (%s removes its own)",
+				  n->name, kind_name(m->kind), (unsigned)m->key, (unsigned)m->id,
+				  n->name);
+	} else {
+		r = dipc_registry_commit(rf->reg, n->name, m->kind, m->key, m->id,
+					 uv_now(rf->loop));
+	}
+	ref_debug(rf, "%s: %s %s 0x%08x id 0x%x -> %s", n->name, m->rejoin ? "rejoin" : "commit",
+		kind_name(m->kind), (unsigned)m->key, (unsigned)m->id, r ? g_strerror(-r) : "ok");
+	dipc_conn_reply_err(c, env->req_id, -r);
 }
 
 static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
@@ -366,15 +547,9 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 	case DIPC__ENVELOPE__BODY_LOOKUP:
 		do_lookup(rf, c, n, env);
 		break;
-	case DIPC__ENVELOPE__BODY_COMMIT: {
-		const Dipc__Commit *m = env->commit;
-
-		r = dipc_registry_commit(rf->reg, n->name, m->kind, m->key, m->id, now);
-		ref_debug(rf, "%s: commit %s 0x%08x id 0x%x -> %s", n->name, kind_name(m->kind),
-			(unsigned)m->key, (unsigned)m->id, r ? g_strerror(-r) : "ok");
-		dipc_conn_reply_err(c, env->req_id, -r);
+	case DIPC__ENVELOPE__BODY_COMMIT:
+		do_commit(rf, c, n, env);
 		break;
-	}
 	case DIPC__ENVELOPE__BODY_ABORT: {
 		const Dipc__Abort *m = env->abort;
 
@@ -410,6 +585,32 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 
 /* ---- connections ---------------------------------------------------------- */
 
+/* A second daemon under the name of a connected node: it is told why (a
+ * NodeList with only `refused`), then closed.  Logged as a warning, at most
+ * every REFUSAL_LOG_MS per name (the newcomer retries twice a second). */
+static void refuse_second(ref_server *rf, ref_node *n, dipc_conn *c)
+{
+	g_autofree char *why = g_strdup_printf(
+		"a daemon named %s is connected already (from %s): one daemon per node name",
+		n->name, dipc_conn_peer_addr(n->conn));
+	Dipc__NodeList nl = DIPC__NODE_LIST__INIT;
+	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
+	uint64_t now = uv_now(rf->loop);
+
+	if (!n->refused_logged || now - n->refused_logged >= REFUSAL_LOG_MS) {
+		g_warning("refused node %s from %s: %s", n->name, dipc_conn_peer_addr(c), why);
+		n->refused_logged = now;
+	} else {
+		ref_debug(rf, "refused node %s from %s again", n->name, dipc_conn_peer_addr(c));
+	}
+	nl.instance = rf->instance;
+	nl.refused = why;
+	env.body_case = DIPC__ENVELOPE__BODY_NODE_LIST;
+	env.node_list = &nl;
+	dipc_conn_notify(c, &env);
+	dipc_conn_close(c, -EADDRINUSE);
+}
+
 static void on_ready(dipc_conn *c, void *ud)
 {
 	ref_server *rf = ud;
@@ -424,10 +625,8 @@ static void on_ready(dipc_conn *c, void *ud)
 	}
 	n = g_hash_table_lookup(rf->nodes, name);
 	if (n && n->conn) {
-		g_message("node %s connected again from %s: its connection from %s is dropped",
-			  name, dipc_conn_peer_addr(c), dipc_conn_peer_addr(n->conn));
-		dipc_conn_close(n->conn, -ECONNRESET); /* on_close: node death */
-		n = g_hash_table_lookup(rf->nodes, name);
+		refuse_second(rf, n, c);
+		return;
 	}
 	if (!n) {
 		n = g_new0(ref_node, 1);
@@ -438,8 +637,11 @@ static void on_ready(dipc_conn *c, void *ud)
 	n->addr = advertised_addr(c);
 	n->conn = c;
 	n->changed = uv_now(rf->loop);
-	g_message("node %s joined from %s (peers reach it at %s)", name,
-		  dipc_conn_peer_addr(c), n->addr);
+	n->rejoined = false;
+	n->refused_logged = 0;
+	g_message("node %s joined from %s (peers reach it at %s)%s", name,
+		  dipc_conn_peer_addr(c), n->addr, rf->grace ? " during the grace period" : "");
+	grace_joined(rf);
 	broadcast_nodes(rf);
 }
 
@@ -457,11 +659,13 @@ static void on_close(dipc_conn *c, int err, void *ud)
 		return; /* never became a node: conn.c logged why, if it matters */
 	n->conn = NULL;
 	n->changed = uv_now(rf->loop);
+	drop_held(rf, n->name);
 	dropped = dipc_registry_node_dead(rf->reg, n->name, uv_now(rf->loop));
 	g_message("node %s left: %s (%u object%s dropped)", n->name,
 		  err ? g_strerror(-err) : "closed", dropped, dropped == 1 ? "" : "s");
 	forget_old_dead(rf);
 	broadcast_nodes(rf);
+	grace_check(rf);
 	rearm_reg_timer(rf);
 }
 
@@ -517,8 +721,18 @@ ref_server *ref_server_new(uv_loop_t *loop, const dipc_conf *conf, bool verbose)
 	while (rf->instance == 0);
 	rf->nodes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ref_node_free);
 	rf->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
+	rf->expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_queue_init(&rf->held);
 	uv_timer_init(loop, &rf->reg_timer);
 	rf->reg_timer.data = rf;
+	if (conf->grace_ms) {
+		uv_update_time(loop);
+		rf->grace = true;
+		rf->grace_until = uv_now(loop) + conf->grace_ms;
+		rf->grace_latest = uv_now(loop) + 2ull * conf->grace_ms;
+		dipc_registry_set_grace(rf->reg, rf->grace_until);
+		rearm_reg_timer(rf);
+	}
 	return rf;
 }
 
@@ -567,8 +781,15 @@ void ref_server_stop(ref_server *rf)
 
 void ref_server_free(ref_server *rf)
 {
+	held_resolve *h;
+
 	if (!rf)
 		return;
+	while ((h = g_queue_pop_head(&rf->held))) {
+		g_free(h->node);
+		g_free(h);
+	}
+	g_hash_table_destroy(rf->expected);
 	g_hash_table_destroy(rf->conns);
 	g_hash_table_destroy(rf->nodes);
 	dipc_registry_free(rf->reg);

@@ -414,6 +414,60 @@ static void test_ids(void)
 			lookup_now(rnd2, "n", SEM, 1, 0).id);
 }
 
+/* A restarted referee: lookups that could create wait for the grace's end;
+ * known keys are answered; re-registrations are taken, conflicts refused. */
+static void test_grace(void)
+{
+	g_autoptr(dipc_registry) r = new_reg(NULL, 300);
+	int32_t old = dipc_id_from_serial(7), other = dipc_id_from_serial(8);
+	dipc_reg_answer a;
+
+	dipc_registry_set_grace(r, 1000);
+	g_assert_true(dipc_registry_in_grace(r, 999));
+	g_assert_false(dipc_registry_in_grace(r, 1000));
+	g_assert_cmpuint(dipc_registry_next_deadline(r), ==, 1000);
+	/* Unknown key, private id: both wait. */
+	g_assert_cmpint(dipc_registry_lookup(r, "n2", 1, SEM, 0x42, 10, &a), ==, 1);
+	g_assert_cmpint(dipc_registry_lookup(r, "n2", 2, SEM, 0, 10, &a), ==, 1);
+	g_assert_cmpint(dipc_registry_lookup(r, "n3", 3, SEM, 0x43, 10, &a), ==, 1);
+	g_assert_cmpuint(answers->len, ==, 0);
+	/* The owner re-registers (twice: it reconnected); it is found at once. */
+	g_assert_cmpint(dipc_registry_rejoin(r, "n1", SEM, 0x42, old), ==, 0);
+	g_assert_cmpint(dipc_registry_rejoin(r, "n1", SEM, 0x42, old), ==, 0);
+	a = lookup_now(r, "n4", SEM, 0x42, 20);
+	g_assert_true(a.found);
+	g_assert_cmpint(a.id, ==, old);
+	/* A second object for the key, or a second owner of the id: the
+	 * incumbent wins. */
+	g_assert_cmpint(dipc_registry_rejoin(r, "n5", SEM, 0x42, other), ==, -EEXIST);
+	g_assert_cmpint(dipc_registry_rejoin(r, "n5", MSG, 0x99, old), ==, -EEXIST);
+	g_assert_cmpint(dipc_registry_rejoin(r, "n5", MSG, 0x99, 1234), ==, -EINVAL);
+	g_assert_null(dipc_registry_resolve(r, other));
+	/* A waiter that dies is not answered. */
+	dipc_registry_node_dead(r, "n3", 30);
+	/* The end: in arrival order, by the ordinary rules. */
+	dipc_registry_expire(r, 1000);
+	g_assert_false(dipc_registry_in_grace(r, 1000));
+	g_assert_cmpuint(answers->len, ==, 2);
+	g_assert_cmpuint(answer_at(0)->req_id, ==, 1);
+	g_assert_true(answer_at(0)->a.found);
+	g_assert_cmpint(answer_at(0)->a.id, ==, old);
+	g_assert_cmpstr(answer_at(0)->owner, ==, "n1");
+	g_assert_cmpuint(answer_at(1)->req_id, ==, 2);
+	g_assert_false(answer_at(1)->a.found);
+	g_assert_true(dipc_is_id(answer_at(1)->a.id));
+	g_assert_cmpint(answer_at(1)->a.id, !=, old);
+	/* After the grace a late re-registration still counts if it collides
+	 * with nothing; a reserved key is a collision. */
+	a = lookup_now(r, "n2", SEM, 0x50, 1001);
+	g_assert_false(a.found);
+	g_assert_cmpint(dipc_registry_rejoin(r, "n6", SEM, 0x50, dipc_id_from_serial(9)), ==,
+			-EEXIST);
+	g_assert_cmpint(dipc_registry_rejoin(r, "n6", SEM, 0x51, dipc_id_from_serial(9)), ==, 0);
+	/* The private id handed out at the replay is the first to lapse. */
+	g_assert_cmpuint(dipc_registry_next_deadline(r), ==, 1000 + lim.reserve_timeout_ms);
+}
+
 static void test_list(void)
 {
 	g_autoptr(dipc_registry) r = new_reg(NULL, 10);
@@ -486,6 +540,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/registry/ids", test_ids);
 	g_test_add_func("/registry/list", test_list);
 	g_test_add_func("/registry/find", test_find);
+	g_test_add_func("/registry/grace", test_grace);
 	ret = g_test_run();
 	clear_answers();
 	g_array_unref(answers);
