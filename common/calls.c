@@ -107,6 +107,9 @@ void conn_calls_reply(dipc_conn *c, Dipc__Envelope *env)
 		return;
 	}
 	call_steal(c, k);
+	/* The wire carries -errno; a peer that sends anything else is wrong. */
+	if (env->err > 0 || env->err < -4095)
+		env->err = -EPROTO;
 	if (k->cb)
 		k->cb(c, 0, env, k->ud);
 	g_free(k);
@@ -201,7 +204,7 @@ int dipc_conn_reply_err(dipc_conn *c, uint64_t req_id, int err)
 {
 	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
 
-	env.err = err < 0 ? -err : err;
+	env.err = err > 0 ? -err : err;   /* -errno on the wire, as everywhere */
 	return dipc_conn_reply(c, req_id, &env);
 }
 

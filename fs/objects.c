@@ -122,7 +122,7 @@ static dipc_obj *obj_create(dipc_node *n, dipc_op *op, int32_t id)
 static void removed_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 {
 	if (err < 0 || (reply && reply->err))
-		g_debug("referee did not take a removal: %d", err < 0 ? err : -reply->err);
+		g_debug("referee did not take a removal: %d", err < 0 ? err : reply->err);
 }
 
 void obj_destroy(dipc_node *n, dipc_obj *o)
@@ -262,7 +262,7 @@ static void commit_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	dipc_obj *o = obj_find(op->node, op->id);
 
 	if (err == 0 && reply && reply->err)
-		err = -reply->err;
+		err = reply->err;
 	if (err < 0) {
 		/* The referee did not record it: nobody else can find it, so it
 		 * must not exist here either. */
@@ -362,7 +362,7 @@ static void lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	dipc_node *n = op->node;
 
 	if (err == 0 && reply->err)
-		err = -reply->err;
+		err = reply->err;
 	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_LOOKUP_REPLY)
 		err = -EPROTO;
 	if (err < 0) {

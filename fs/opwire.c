@@ -651,7 +651,7 @@ opwire_msg *opwire_reply(const dipc_op *op)
 	opwire_msg *m = msg_new(NULL);
 
 	if (op->result < 0) {
-		m->env.err = -op->result;
+		m->env.err = op->result;
 		return m;
 	}
 	if (c && c->encode_rep) {
@@ -667,7 +667,7 @@ int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
 	const opwire_codec *c = opwire_codec_of(op->type);
 
 	if (r->err)
-		return -r->err;
+		return r->err;
 	if (!c)
 		return -EPROTO;
 	if (!c->decode_rep)

@@ -48,7 +48,7 @@ static void reregister_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud
 	if (err < 0 || !n)
 		return;
 	if (reply->err)
-		drop_refused(n, GPOINTER_TO_INT(ud), reply->err);
+		drop_refused(n, GPOINTER_TO_INT(ud), -reply->err);
 }
 
 static void rejoin_done_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
@@ -165,7 +165,7 @@ static void referee_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 		peers_update(n, env->node_list);
 	}
 	else if (env->req_id)
-		dipc_conn_reply_err(c, env->req_id, EPROTO);
+		dipc_conn_reply_err(c, env->req_id, -EPROTO);
 }
 
 static void referee_retry_cb(uv_timer_t *t)

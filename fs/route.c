@@ -26,7 +26,7 @@ static void resolve_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	dipc_node *n = op->node;
 
 	if (err == 0 && reply->err)
-		err = -reply->err;
+		err = reply->err;
 	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_RESOLVE_REPLY)
 		err = -EPROTO;
 	if (err < 0) {

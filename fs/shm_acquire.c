@@ -129,7 +129,7 @@ static void acquire_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	shm_local *s = a->s;
 
 	if (err == 0 && reply->err)
-		err = -reply->err;
+		err = reply->err;
 	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_SHM_GRANT)
 		err = -EPROTO;
 	if (err < 0) {

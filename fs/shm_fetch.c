@@ -63,7 +63,7 @@ static void fetch_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 	fetcher *f = fc->f;
 
 	if (err == 0 && reply->err)
-		err = -reply->err;
+		err = reply->err;
 	if (err == 0 && reply->body_case != DIPC__ENVELOPE__BODY_SHM_FETCH_REPLY)
 		err = -EPROTO;
 	if (err == 0 && reply->shm_fetch_reply->data.len != fc->count * PAGE)
@@ -236,13 +236,13 @@ void shm_fetch_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 	shm_local *s = shm_local_find(n, f->id);
 
 	if (!s) {
-		dipc_conn_reply_err(c, env->req_id, EIDRM);
+		dipc_conn_reply_err(c, env->req_id, -EIDRM);
 		return;
 	}
 	if (f->first >= s->npages || f->count == 0 ||
 	    f->count > MAX(frame_pages(n, FETCH_PAGES), 1) ||
 	    f->count > s->npages - f->first) {
-		dipc_conn_reply_err(c, env->req_id, EINVAL);
+		dipc_conn_reply_err(c, env->req_id, -EINVAL);
 		return;
 	}
 	Dipc__Envelope r = DIPC__ENVELOPE__INIT;
@@ -250,7 +250,7 @@ void shm_fetch_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 	g_autofree uint8_t *buf = g_malloc(f->count * PAGE);
 	int e = shm_mem_read(s, f->first * PAGE, buf, f->count * PAGE);
 	if (e < 0) {
-		dipc_conn_reply_err(c, env->req_id, EIO);
+		dipc_conn_reply_err(c, env->req_id, -EIO);
 		return;
 	}
 	fr.data.data = buf;

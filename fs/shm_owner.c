@@ -132,7 +132,7 @@ static int owner_grant(shm_mgr *m, const shm_mreq *r, const GArray *data, const 
 	int e = shm_pages_fill(s, data, &pd, &a, &b, &bytes, true);
 	if (e < 0) {
 		/* the requester's waits fail (EIO, SIGBUS): never stale bytes */
-		dipc_conn_reply_err(r->conn, r->req_id, EIO);
+		dipc_conn_reply_err(r->conn, r->req_id, -EIO);
 		return e;
 	}
 	shm_pages_fill(s, zero, &pz, &za, &zb, &zbytes, false);   /* runs only */
@@ -146,7 +146,7 @@ static int owner_grant(shm_mgr *m, const shm_mreq *r, const GArray *data, const 
 static void owner_refuse(shm_mgr *m, const shm_mreq *r, int err)
 {
 	(void)m;
-	dipc_conn_reply_err(r->conn, r->req_id, -err);
+	dipc_conn_reply_err(r->conn, r->req_id, err);
 }
 
 static const shm_mgr_ops owner_ops = {
@@ -164,12 +164,12 @@ void shm_owner_serve_acquire(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 	shm_local *s = shm_local_find(n, q->id);
 
 	if (!s || !s->m || shm_mgr_destroyed(s->m)) {
-		dipc_conn_reply_err(c, env->req_id, EIDRM);
+		dipc_conn_reply_err(c, env->req_id, -EIDRM);
 		return;
 	}
 	int idx = shm_mgr_node_index(s->m, dipc_conn_peer_name(c));
 	if (idx < 0 || q->first >= s->npages || q->count == 0) {
-		dipc_conn_reply_err(c, env->req_id, idx < 0 ? ENOSPC : EINVAL);
+		dipc_conn_reply_err(c, env->req_id, idx < 0 ? -ENOSPC : -EINVAL);
 		return;
 	}
 	shm_mgr_request(s->m, idx, q->first, MIN(q->count, s->npages - q->first), q->write, c,

@@ -381,7 +381,7 @@ static void revoke_reply(shm_flush *f, GArray *dirty)
 		return;   /* the manager went away */
 	if (shm_pages_fill(f->s, dirty, &pg, &a, &b, &data, true) < 0) {
 		/* the manager logs the written pages as lost */
-		dipc_conn_reply_err(f->conn, f->req_id, EIO);
+		dipc_conn_reply_err(f->conn, f->req_id, -EIO);
 		return;
 	}
 	rr.dirty = &pg;

@@ -49,7 +49,7 @@ void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env)
 		shm_fetch_serve(n, c, env);
 		return;
 	default:
-		dipc_conn_reply_err(c, env->req_id, EPROTO);
+		dipc_conn_reply_err(c, env->req_id, -EPROTO);
 	}
 }
 

@@ -264,7 +264,7 @@ static void send_lookup_answer(ref_server *rf, dipc_conn *c, uint64_t req_id,
 	Dipc__LookupReply lr = DIPC__LOOKUP_REPLY__INIT;
 
 	if (a->err) {
-		dipc_conn_reply_err(c, req_id, -a->err);
+		dipc_conn_reply_err(c, req_id, a->err);
 		return;
 	}
 	lr.found = a->found;
@@ -355,7 +355,7 @@ static void do_list(ref_server *rf, dipc_conn *c, const Dipc__Envelope *env)
 	out.object_list = &ol;
 	r = dipc_conn_reply(c, env->req_id, &out);
 	if (r == -EMSGSIZE) /* more objects than one frame holds */
-		dipc_conn_reply_err(c, env->req_id, EOVERFLOW);
+		dipc_conn_reply_err(c, env->req_id, -EOVERFLOW);
 	g_free(ptrs);
 	g_free(entries);
 }
@@ -370,7 +370,7 @@ static void answer_resolve(ref_server *rf, dipc_conn *c, const char *asker, uint
 	ref_debug(rf, "%s: resolve 0x%x -> %s%s", asker, (unsigned)id, o ? "on " : "unknown",
 		o ? o->owner : "");
 	if (!o) {
-		dipc_conn_reply_err(c, req_id, EINVAL);
+		dipc_conn_reply_err(c, req_id, -EINVAL);
 		return;
 	}
 	rr.kind = o->kind;
@@ -529,7 +529,7 @@ static void do_commit(ref_server *rf, dipc_conn *c, ref_node *n, const Dipc__Env
 	}
 	ref_debug(rf, "%s: %s %s 0x%08x id 0x%x -> %s", n->name, m->rejoin ? "rejoin" : "commit",
 		kind_name(m->kind), (unsigned)m->key, (unsigned)m->id, r ? g_strerror(-r) : "ok");
-	dipc_conn_reply_err(c, env->req_id, -r);
+	dipc_conn_reply_err(c, env->req_id, r);
 }
 
 static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
@@ -540,7 +540,7 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 	int r;
 
 	if (!n) { /* replaced meanwhile: it is being closed */
-		dipc_conn_reply_err(c, env->req_id, ENOTCONN);
+		dipc_conn_reply_err(c, env->req_id, -ENOTCONN);
 		return;
 	}
 	switch (env->body_case) {
@@ -556,7 +556,7 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 		r = dipc_registry_abort(rf->reg, n->name, m->kind, m->key, now);
 		ref_debug(rf, "%s: abort %s 0x%08x -> %s", n->name, kind_name(m->kind),
 			(unsigned)m->key, r ? g_strerror(-r) : "ok");
-		dipc_conn_reply_err(c, env->req_id, -r);
+		dipc_conn_reply_err(c, env->req_id, r);
 		break;
 	}
 	case DIPC__ENVELOPE__BODY_RESOLVE:
@@ -568,7 +568,7 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 			    : dipc_registry_removed(rf->reg, n->name, env->removed->id);
 		ref_debug(rf, "%s: removed 0x%x -> %s", n->name, (unsigned)env->removed->id,
 			r ? g_strerror(-r) : "ok");
-		dipc_conn_reply_err(c, env->req_id, -r);
+		dipc_conn_reply_err(c, env->req_id, r);
 		break;
 	case DIPC__ENVELOPE__BODY_LIST_OBJECTS:
 		ref_debug(rf, "%s: list %s", n->name,
@@ -577,7 +577,7 @@ static void on_request(dipc_conn *c, Dipc__Envelope *env, void *ud)
 		break;
 	default:
 		ref_debug(rf, "%s: unexpected message %d", n->name, (int)env->body_case);
-		dipc_conn_reply_err(c, env->req_id, EOPNOTSUPP);
+		dipc_conn_reply_err(c, env->req_id, -EOPNOTSUPP);
 		break;
 	}
 	rearm_reg_timer(rf);

@@ -461,7 +461,7 @@ static void test_hostile_replies(void)
 	g_assert_cmpint(opwire_apply_reply(op, &env), ==, 2);
 
 	/* an error wins over any body */
-	env.err = EIDRM;
+	env.err = -EIDRM;
 	g_assert_cmpint(opwire_apply_reply(op, &env), ==, -EIDRM);
 	op_drop(op);
 }
