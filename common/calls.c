@@ -176,6 +176,36 @@ int64_t dipc_conn_call(dipc_conn *c, Dipc__Envelope *env, unsigned timeout_ms,
 	return k->req_id;
 }
 
+int64_t dipc_conn_call_packed(dipc_conn *c, const uint8_t *pb, size_t plen, unsigned timeout_ms,
+			      dipc_conn_reply_cb cb, void *ud)
+{
+	call *k;
+	int r;
+
+	if (!c || !pb)
+		return -EINVAL;
+	if (c->state != ST_READY || c->deferred_err)
+		return -ENOTCONN;
+	if (g_hash_table_size(c->calls) >= c->max_calls)
+		return -EAGAIN;
+	if (!cb)   /* a notification: no id, nobody waits */
+		return conn_send_packed(c, pb, plen, 0);
+	r = conn_send_packed(c, pb, plen, (uint64_t)c->next_req_id);
+	if (r < 0)
+		return r;
+	k = g_new0(call, 1);
+	k->req_id = c->next_req_id++;
+	k->cb = cb;
+	k->ud = ud;
+	g_hash_table_insert(c->calls, &k->req_id, k);
+	if (timeout_ms) {
+		k->deadline = uv_now(c->loop) + timeout_ms;
+		k->tmo = g_sequence_insert_sorted(c->deadlines, k, call_cmp, NULL);
+		conn_rearm(c);
+	}
+	return k->req_id;
+}
+
 int dipc_conn_notify(dipc_conn *c, Dipc__Envelope *env)
 {
 	if (!c || !env)

@@ -187,11 +187,32 @@ static int queue_write(dipc_conn *c, wreq *w, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Frame and send env.  Errors that end the connection close it from the
- * timer; the caller gets the error. */
-int conn_send(dipc_conn *c, const Dipc__Envelope *env)
+/* The protobuf encoding of Envelope's req_id (field 1, a varint) appended
+ * to a packed envelope: a parser takes the last value of a scalar field, so
+ * this names the request of an envelope packed before its id was known. */
+static size_t put_req_id(uint8_t *p, uint64_t id)
 {
-	size_t body = dipc__envelope__get_packed_size(env);
+	size_t n = 0;
+
+	p[n++] = 0x08;
+	do {
+		p[n++] = (uint8_t)((id & 0x7f) | (id > 0x7f ? 0x80 : 0));
+		id >>= 7;
+	} while (id);
+	return n;
+}
+
+/*
+ * Frame and send one envelope, given as the envelope (env) or as its packed
+ * bytes (pb, plen) followed by req_id if it is not 0.  Errors that end the
+ * connection close it from the timer; the caller gets the error.
+ */
+static int send_frame(dipc_conn *c, const Dipc__Envelope *env, const uint8_t *pb, size_t plen,
+		      uint64_t req_id)
+{
+	uint8_t idbuf[11];
+	size_t idlen = req_id ? put_req_id(idbuf, req_id) : 0;
+	size_t body = env ? dipc__envelope__get_packed_size(env) : plen + idlen;
 	size_t tag = c->tx_sealed ? DIPC_SEAL_TAG : 0;
 	size_t len = body + 4 + tag;
 	uint8_t small[SMALL_FRAME];
@@ -216,11 +237,19 @@ int conn_send(dipc_conn *c, const Dipc__Envelope *env)
 		big = g_malloc(sizeof(wreq) + len);
 		buf = big->data;
 	}
-	if (c->tx_sealed) {
+	if (env) {
 		dipc__envelope__pack(env, buf + 4);
+	} else {
+		memcpy(buf + 4, pb, plen);
+		memcpy(buf + 4 + plen, idbuf, idlen);
+	}
+	if (c->tx_sealed) {
 		dipc_seal_frame(&c->tx, buf, body);
 	} else {
-		dipc_frame_pack_into(env, body, buf);
+		buf[0] = (uint8_t)(body >> 24);
+		buf[1] = (uint8_t)(body >> 16);
+		buf[2] = (uint8_t)(body >> 8);
+		buf[3] = (uint8_t)body;
 	}
 	c->last_tx = uv_now(c->loop);
 
@@ -248,6 +277,16 @@ int conn_send(dipc_conn *c, const Dipc__Envelope *env)
 	if (r < 0)
 		conn_close_later(c, r);
 	return r;
+}
+
+int conn_send(dipc_conn *c, const Dipc__Envelope *env)
+{
+	return send_frame(c, env, NULL, 0, 0);
+}
+
+int conn_send_packed(dipc_conn *c, const uint8_t *pb, size_t plen, uint64_t req_id)
+{
+	return send_frame(c, NULL, pb, plen, req_id);
 }
 
 /* ---- reading -------------------------------------------------------------- */

@@ -85,6 +85,12 @@ dipc_conn *dipc_conn_accept(const dipc_conn_params *p, uv_stream_t *server);
 int64_t dipc_conn_call(dipc_conn *c, Dipc__Envelope *env, unsigned timeout_ms,
 		       dipc_conn_reply_cb cb, void *ud);
 
+/* The same for an envelope packed earlier (dipc__envelope__pack, with no
+ * req_id): sent as it is, plus its request id, so that a call queued until
+ * its connection is ready is packed once.  cb NULL: a notification (0). */
+int64_t dipc_conn_call_packed(dipc_conn *c, const uint8_t *pb, size_t plen, unsigned timeout_ms,
+			      dipc_conn_reply_cb cb, void *ud);
+
 /* Fire-and-forget notification (req_id = 0). */
 int dipc_conn_notify(dipc_conn *c, Dipc__Envelope *env);
 

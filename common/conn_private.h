@@ -95,6 +95,8 @@ struct dipc_conn {
 /* Frame and send env.  Errors that end the connection close it from the
  * timer; the caller gets the error. */
 int conn_send(dipc_conn *c, const Dipc__Envelope *env);
+/* The same for an envelope packed earlier, which then gets req_id. */
+int conn_send_packed(dipc_conn *c, const uint8_t *pb, size_t plen, uint64_t req_id);
 /* Close from the timer: for errors found while the caller is inside one of
  * our functions. */
 void conn_close_later(dipc_conn *c, int err);

@@ -210,15 +210,9 @@ static void pending_send(dipc_peer *p)
 {
 	pending_call *pc;
 	while ((pc = g_queue_pop_head(&p->calls))) {
-		Dipc__Envelope *env = dipc__envelope__unpack(NULL, pc->len, pc->frame);
-		int64_t r = -EPROTO;
-		if (env) {
-			if (pc->notify)
-				r = dipc_conn_notify(p->conn, env);
-			else
-				r = dipc_conn_call(p->conn, env, pc->timeout_ms, pc->cb, pc->ud);
-			dipc__envelope__free_unpacked(env, NULL);
-		}
+		/* Packed once, when it was queued: sent as it is, with its id. */
+		int64_t r = dipc_conn_call_packed(p->conn, pc->frame, pc->len, pc->timeout_ms,
+						  pc->notify ? NULL : pc->cb, pc->ud);
 		if (r < 0 && pc->cb)
 			pc->cb(NULL, (int)r, NULL, pc->ud);
 		g_free(pc->frame);

@@ -354,6 +354,9 @@ DIPC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction
 	return shim_sigaction(sig, act, oldact);
 }
 
+/* glibc's internal alias of sigaction, which some programs call: no header
+ * declares it. */
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *oldact);
 DIPC_EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
 {
 	return shim_sigaction(sig, act, oldact);
