@@ -10,6 +10,12 @@
  * the message back to the head of its queue, so a receiver killed between
  * the ioctl and the read() loses nothing.
  *
+ * After DIPC_IOC_MSGRCV_ARM a handle is a receiver: each read() is a msgrcv
+ * with the armed parameters, answered with mtype and the text
+ * (msgrcv_read in ioctl_msg.c), so the message reaches the program's
+ * buffer inside the read and nothing before it does.  A staged text still
+ * unread is read first.
+ *
  * The staged rows of ioctl_msg.c reach a handle only through the small
  * calls below; nothing else knows its fields.
  */
@@ -27,6 +33,8 @@ struct ctl_fh {
 	size_t out_len;       /* what the receiver gets (MSG_NOERROR) */
 	size_t out_off;
 	bool busy;            /* a staged op is in flight */
+	bool armed;           /* read() is msgrcv with these: */
+	struct dipc_ioc_msgrcv_staged params;
 };
 
 ctl_fh *ctl_new(void)
@@ -65,6 +73,10 @@ void ctl_open(fuse_req_t req, struct fuse_file_info *fi)
 
 void ctl_read(fuse_req_t req, ctl_fh *c, size_t size)
 {
+	if (c && c->armed && !c->out) {
+		msgrcv_read(req, c, &c->params, size);
+		return;
+	}
 	if (!c || !c->out) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -126,4 +138,10 @@ void ctl_hold(ctl_fh *c, int32_t id, dipc_msg *m, size_t len)
 dipc_msg *ctl_unhold(ctl_fh *c)
 {
 	return g_steal_pointer(&c->out);
+}
+
+void ctl_arm(ctl_fh *c, const struct dipc_ioc_msgrcv_staged *params)
+{
+	c->params = *params;
+	c->armed = true;
 }

@@ -34,7 +34,8 @@
  *
  * Cost: a process pays one string compare per open; only an open of these
  * paths calls dipc_init() and the mount.  The real functions are resolved
- * lazily with dlsym(RTLD_NEXT), as in pageio.c.
+ * with dlsym(RTLD_NEXT) by a constructor, and again on first use by an open
+ * that runs before it (another library's constructor).
  */
 /* open and open64 (openat, fopen) are both interposed: no LFS redirection of
  * one name to the other here (off_t is 64-bit anyway). */
@@ -96,6 +97,22 @@ REAL(__openat_2, openat2_fn)
 REAL(__openat64_2, openat2_fn)
 REAL(fopen, fopen_fn)
 REAL(fopen64, fopen_fn)
+
+/* Resolved before main: an open from a signal handler (the shim's own
+ * SIGSEGV handler included) must not be the one to call dlsym. */
+__attribute__((constructor)) static void resolve_all(void)
+{
+	RESOLVE(open, open_fn);
+	RESOLVE(open64, open_fn);
+	RESOLVE(openat, openat_fn);
+	RESOLVE(openat64, openat_fn);
+	RESOLVE(__open_2, open2_fn);
+	RESOLVE(__open64_2, open2_fn);
+	RESOLVE(__openat_2, openat2_fn);
+	RESOLVE(__openat64_2, openat2_fn);
+	RESOLVE(fopen, fopen_fn);
+	RESOLVE(fopen64, fopen_fn);
+}
 
 /* The kind of a /proc/sysvipc path, or 0. */
 static int sysvipc_kind(const char *path)
