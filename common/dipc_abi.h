@@ -234,6 +234,23 @@ struct dipc_ioc_msgrcv_direct {
 #define DIPC_MSGRCV_DIRECT_MIN (sizeof(struct dipc_ioc_msgrcv_direct) - sizeof(int64_t))
 #define DIPC_MSGRCV_DIRECT_MAX (16383 - sizeof(int64_t))
 
+/*
+ * DIPC_IOC_MSGRCV_ARM: msgrcv as a read() of a private handle, so that
+ * nothing is written into msgp before a message is delivered.  The ioctl
+ * (struct dipc_ioc_msgrcv_staged: id, msgflg, msgtyp, msgsz; answered at
+ * once) sets the handle's receive parameters; each read(fd, msgp,
+ * sizeof(int64_t) + msgsz) afterwards is one msgrcv with them, and its
+ * answer -- mtype, then the delivered text; the read's result is
+ * sizeof(int64_t) + the delivered size -- is copied into msgp by the kernel
+ * inside the read, with the message.  A read that waited and was
+ * interrupted (or killed) writes nothing and the message stays queued.
+ * The parameters stay until the next ARM, so a loop with the same ones
+ * costs one read per message.  For 8 + msgsz up to DIPC_MSGRCV_READ_MAX,
+ * which one FUSE read request always carries whole.
+ */
+#define DIPC_IOC_MSGRCV_ARM_NR 26
+#define DIPC_MSGRCV_READ_MAX (64u * 1024)
+
 struct dipc_msqid_ds {
 	struct dipc_perm perm;
 	int64_t stime, rtime, ctime;
@@ -376,6 +393,8 @@ struct dipc_ioc_shmwait {
 #define DIPC_IOC_MSGRCV_L _IOWR(DIPC_IOC_MAGIC, 22, struct dipc_ioc_msgrcv_l)
 #define DIPC_IOC_MSGRCV_STAGED _IOWR(DIPC_IOC_MAGIC, 23, struct dipc_ioc_msgrcv_staged)
 #define DIPC_IOC_MSGCTL _IOWR(DIPC_IOC_MAGIC, 24, struct dipc_ioc_msgctl)
+#define DIPC_IOC_MSGRCV_ARM                                                         \
+	_IOW(DIPC_IOC_MAGIC, DIPC_IOC_MSGRCV_ARM_NR, struct dipc_ioc_msgrcv_staged)
 #define DIPC_IOC_SHMCTL _IOWR(DIPC_IOC_MAGIC, 32, struct dipc_ioc_shmctl)
 #define DIPC_IOC_SHMAT _IOWR(DIPC_IOC_MAGIC, 33, struct dipc_ioc_shmat)
 #define DIPC_IOC_SHMDT _IOW(DIPC_IOC_MAGIC, 34, struct dipc_ioc_shmat)

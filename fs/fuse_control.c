@@ -22,6 +22,12 @@
  * queue already, and each handle holds at most one, of at most msgmax.
  * Handles made by ctl_new() alone (the unit tests) are not counted.
  *
+ * After DIPC_IOC_MSGRCV_ARM a handle is a receiver: each read() is a msgrcv
+ * with the armed parameters, answered with mtype and the text
+ * (msgrcv_read in ioctl_msg.c), so the message reaches the program's
+ * buffer inside the read and nothing before it does.  A staged text still
+ * unread is read first.
+ *
  * The staged rows of ioctl_msg.c reach a handle only through the small
  * calls below; nothing else knows its fields.
  */
@@ -55,6 +61,8 @@ struct ctl_fh {
 	size_t out_off;
 	bool busy;              /* a staged op is in flight */
 	uint64_t serial;        /* unique per handle, never reused (ident.c) */
+	bool armed;             /* read() is msgrcv with these: */
+	struct dipc_ioc_msgrcv_staged params;
 };
 
 static struct ctl_acct *acct_of(dipc_node *n)
@@ -180,6 +188,10 @@ void ctl_open(fuse_req_t req, struct fuse_file_info *fi)
 
 void ctl_read(fuse_req_t req, ctl_fh *c, size_t size)
 {
+	if (c && c->armed && !c->out) {
+		msgrcv_read(req, c, &c->params, size);
+		return;
+	}
 	if (!c || !c->out) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -276,4 +288,10 @@ dipc_msg *ctl_unhold(ctl_fh *c)
 
 	drop_out(c);
 	return m;
+}
+
+void ctl_arm(ctl_fh *c, const struct dipc_ioc_msgrcv_staged *params)
+{
+	c->params = *params;
+	c->armed = true;
 }

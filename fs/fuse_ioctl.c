@@ -142,7 +142,7 @@ static void intr_hook(fuse_req_t req, void *data)
 	g_queue_push_tail_link(&op->node->interrupted, op->from.fuse.intr_link);
 }
 
-static void dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req, ctl_fh *ctl)
+void ioc_dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req, ctl_fh *ctl)
 {
 	dipc_node *n = op->node;
 	int r;
@@ -195,6 +195,6 @@ void ioc_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		fuse_reply_ioctl(req, 0, call.reply, call.reply_size);
 		g_free(call.reply);
 	} else {
-		dispatch(row, op, req, call.ctl);
+		ioc_dispatch(row, op, req, call.ctl);
 	}
 }

@@ -118,6 +118,8 @@ void ctl_set_busy(ctl_fh *c, bool busy);   /* c may be NULL */
 /* A received message waits in the handle for read() (len bytes of it). */
 void ctl_hold(ctl_fh *c, int32_t id, dipc_msg *m, size_t len);
 dipc_msg *ctl_unhold(ctl_fh *c);   /* the reply failed: take it back */
+/* DIPC_IOC_MSGRCV_ARM: the receive parameters of the handle's read()s. */
+void ctl_arm(ctl_fh *c, const struct dipc_ioc_msgrcv_staged *params);
 
 /* ---- fuse_ioctl.c ---- */
 void ioc_entry(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -141,5 +143,8 @@ int req_ident_on(dipc_node *n, fuse_req_t req, uint64_t ctl, dipc_ident *who);
 /* ---- ioctl_msg.c ---- */
 /* Answer a msgrcv that received op->msg (at the delivery point). */
 void msgrcv_deliver_now(dipc_op *op);
+/* A read() of an armed handle: the msgrcv it stands for (fuse_control.c). */
+void msgrcv_read(fuse_req_t req, ctl_fh *c, const struct dipc_ioc_msgrcv_staged *params,
+		 size_t size);
 
 #endif /* DIPC_FS_FUSE_PRIV_H */

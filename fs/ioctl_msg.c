@@ -5,8 +5,10 @@
  * The ioctl table's message-queue rows: msgsnd and msgrcv with the text
  * inline (three sizes of one layout), staged in a private .control handle
  * (fuse_control.c), or for msgrcv straight into the program's buffer
- * (DIPC_IOC_MSGRCV_DIRECT, whose number carries the buffer's size); and
- * msgctl.  Each row decodes its payload into an op for the owner
+ * (DIPC_IOC_MSGRCV_DIRECT, whose number carries the buffer's size), or as
+ * a read() of a private handle armed with the call's parameters
+ * (DIPC_IOC_MSGRCV_ARM, msgrcv_read: the shim's way, which writes nothing
+ * into msgp before the message); and msgctl.  Each row decodes its payload into an op for the owner
  * (msgglue.c) and answers the shim from the op's results.
  *
  * No loss: a received message is only handed to a caller that still waits
@@ -110,6 +112,51 @@ static int msgrcv_direct_decode(dipc_ioc_call *call, dipc_op **ret_op)
 	return 0;
 }
 
+/* DIPC_IOC_MSGRCV_ARM: answered at once; the checks come with each read,
+ * where the kernel makes them. */
+static int msgrcv_arm_decode(dipc_ioc_call *call, dipc_op **ret_op)
+{
+	(void)ret_op;
+	if (!call->ctl)
+		return -EINVAL;
+	ctl_arm(call->ctl, call->in);
+	call->reply = g_new0(char, 1);   /* nothing to say: an empty reply */
+	call->reply_size = 0;
+	return DIPC_IOC_ANSWERED;
+}
+
+static void msgrcv_done(dipc_op *op);
+
+/* How an armed read reaches the owner: as an ioctl's op would. */
+static const dipc_ioc_row read_row = { .name = "msgrcv read()", .done = msgrcv_done };
+
+void msgrcv_read(fuse_req_t req, ctl_fh *c, const struct dipc_ioc_msgrcv_staged *params,
+		 size_t size)
+{
+	dipc_op *op;
+
+	(void)c;
+	/* The shim reads exactly mtype + msgsz (DIPC_MSGRCV_READ_MAX keeps it
+	 * one request): anything else is not its read, and takes nothing. */
+	if (size < sizeof(int64_t) || size - sizeof(int64_t) != params->msgsz ||
+	    size > DIPC_MSGRCV_READ_MAX) {
+		fuse_reply_err(req, EPROTO);
+		return;
+	}
+	if (!msgrcv_flags_ok(params->msgflg)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	op = op_new(node_of(req), OP_MSGRCV);
+	op->origin = &dipc_fuse_origin;
+	op->id = params->id;
+	op->msg.flags = params->msgflg;
+	op->msg.msgtyp = params->msgtyp;
+	op->msg.maxsize = params->msgsz;
+	op->from.fuse.by_read = true;
+	ioc_dispatch(&read_row, op, req, c);
+}
+
 /* A message came: hand it over at the loop's delivery point, not here. */
 static void msgrcv_done(dipc_op *op)
 {
@@ -169,13 +216,18 @@ void msgrcv_deliver_now(dipc_op *op)
 		fuse_reply_err(op->from.fuse.req, EINTR);
 		return;
 	}
-	if (op->from.fuse.direct) {
+	if (op->from.fuse.by_read || op->from.fuse.direct) {
 		/* Straight into msgp: mtype, then the delivered text. */
 		g_autofree char *out = g_malloc(sizeof(int64_t) + len);
 		int64_t mtype = m->mtype;
 		memcpy(out, &mtype, sizeof(mtype));
 		memcpy(out + sizeof(mtype), m->data, len);
-		reply_or_give_back(op, m, (int)len, out, sizeof(mtype) + len);
+		if (op->from.fuse.direct)
+			reply_or_give_back(op, m, (int)len, out, sizeof(mtype) + len);
+		else if (fuse_reply_buf(op->from.fuse.req, out, sizeof(mtype) + len) < 0)
+			msg_give_back(op->node, op->id, m);   /* the reader is gone */
+		else
+			dipc_msg_free(m);
 		return;
 	}
 	if (op->from.fuse.ctl) {
@@ -301,6 +353,8 @@ const dipc_ioc_row dipc_ioc_msg_rows[] = {
 	  .name = "DIPC_IOC_MSGRCV_DIRECT", .flags = IOC_ANY_SIZE,
 	  .in_min = sizeof(struct dipc_ioc_msgrcv_direct), .in_max = _IOC_SIZEMASK,
 	  .out = IOC_OUT_IN, .decode = msgrcv_direct_decode, .done = msgrcv_done },
+	{ IOC_EXACT(DIPC_IOC_MSGRCV_ARM, struct dipc_ioc_msgrcv_staged), .flags = IOC_NO_INTR,
+	  .decode = msgrcv_arm_decode, .done = ioc_done_plain },
 	{ IOC_EXACT(DIPC_IOC_MSGCTL, struct dipc_ioc_msgctl),
 	  .decode = msgctl_decode, .done = msgctl_done, .start = msgctl_start },
 };

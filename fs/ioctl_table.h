@@ -71,6 +71,10 @@ typedef struct dipc_ioc_row {
 #define IOC_SIZED(c, type) .cmd = (c), .in_min = sizeof(type), .in_max = sizeof(type)
 #define IOC_EXACT(c, type) IOC_SIZED(c, type), .name = #c
 
+/* Identity, admit, the interrupt hook, then start or route: how an op of
+ * row reaches its owner (an ioctl's; also msgrcv's armed read). */
+void ioc_dispatch(const dipc_ioc_row *row, dipc_op *op, fuse_req_t req, ctl_fh *ctl);
+
 /* Each kind's rows. */
 extern const dipc_ioc_row dipc_ioc_get_rows[];
 extern const size_t dipc_ioc_get_nrows;

@@ -94,6 +94,7 @@ struct dipc_fuse_from {
 	void *io_buf;                /* ioctl payload copy (owned) */
 	struct ctl_fh *ctl;          /* the control handle of a staged op */
 	bool direct;                 /* msgrcv answered straight into msgp */
+	bool by_read;                /* msgrcv as an armed read(): the reply is the bytes */
 };
 
 /* A peer's request (serve.c): its connection (NULL once it closed) and id. */

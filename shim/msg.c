@@ -29,18 +29,20 @@
  *            semantics (msgtyp an index, a copy, the queue untouched).
  *
  * The text.  msgsnd picks the smallest of DIPC_IOC_MSGSND_S/M/L whose mtext
- * holds msgsz.  msgrcv with a capacity from 24 to 16375 bytes is answered
- * straight into msgp (DIPC_IOC_MSGRCV_DIRECT: no copy after the call, so no
- * moment where a killed receiver could lose a message the daemon handed
- * over); smaller buffers use the smallest DIPC_IOC_MSGRCV_S/M/L payload
- * (there the copy into msgp follows the ioctl: a SIGKILL between the two
- * loses the message).  Beyond DIPC_MSG_INLINE_MAX the text is
- * staged in a private handle of the control file: msgsnd opens one, write()s
- * the text and issues DIPC_IOC_MSGSND_STAGED; msgrcv opens one, issues
+ * holds msgsz; beyond DIPC_MSG_INLINE_MAX the text is staged in a private
+ * handle of the control file: msgsnd opens one, write()s the text and
+ * issues DIPC_IOC_MSGSND_STAGED, then closes it.  msgrcv with 8 + msgsz up
+ * to DIPC_MSGRCV_READ_MAX is a read() of the thread's armed handle (see
+ * "the armed read" below): the kernel copies mtype and the text into msgp
+ * inside the read, with the message, and writes nothing there before, so a
+ * receiver killed while it waits leaves its buffer untouched and one killed
+ * at any moment loses no message that reached it -- as with the kernel's
+ * msgrcv.  Larger buffers are staged: msgrcv opens a handle, issues
  * DIPC_IOC_MSGRCV_STAGED (whose result is the delivered size) and read()s
- * exactly that many bytes (none for an empty text, which the reply already
- * delivered); both then close it.  A handle closed before its received text
- * was read gives the message back to the head of its queue.
+ * exactly that many bytes into msgp's text (none for an empty text, which
+ * the reply already delivered), then writes mtype; a handle closed before
+ * its received text was read gives the message back to the head of its
+ * queue.
  *
  * Restart.  Unlike semop, msgsnd and msgrcv restart silently after EINTR when
  * no signal handler of the program ran in this thread during the call (the
@@ -66,6 +68,10 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -252,38 +258,145 @@ static __attribute__((noinline)) int msgsnd_large(int fd,
 	return msgsnd_inline(fd, req, &s, head, msgp);
 }
 
-/* head into buf, of _IOC_SIZE(req) bytes, the ioctl, then mtype and the
- * delivered text into msgp. */
-static int msgrcv_inline(int fd, unsigned long req, void *buf,
-			 const struct dipc_ioc_msgrcv_staged *head, void *msgp)
-{
-	char *p = buf;
-	size_t text_room = _IOC_SIZE(req) - sizeof(*head);
-	memcpy(p, head, sizeof(*head));
-	memset(p + sizeof(*head), 0, text_room);
-	int r = dipc_ioctl_restart(fd, req, buf);
-	if (r < 0)
-		return r;
-	if ((uint64_t)r > head->msgsz || (size_t)r > text_room)
-		return -EPROTO; /* more than msgp holds */
+/* ---- the armed read ---------------------------------------------------- */
 
-	struct dipc_ioc_msgrcv_staged out;
-	memcpy(&out, p, sizeof(out));
-	long mtype = (long)out.mtype;
-	if (dipc_copy_out(msgp, &mtype, sizeof(mtype)) < 0 ||
-	    dipc_copy_out(MTEXT(msgp), p + sizeof(out), (size_t)r) < 0)
-		return -EFAULT; /* as the kernel: the message is gone */
-	return r;
+/*
+ * msgrcv as a read() (DIPC_IOC_MSGRCV_ARM, dipc_abi.h): each thread keeps a
+ * private handle of the control file armed with its last receive
+ * parameters, and a msgrcv is one read(fd, msgp, 8 + msgsz) on it (plus an
+ * ARM ioctl when the parameters changed).  The kernel copies mtype and the
+ * text into msgp inside the read, with the message: nothing is written
+ * there before, so a receiver killed while it waits leaves its buffer as it
+ * was, and a message that reached the reply has reached the program.
+ *
+ * The handle is the thread's, and checked before each use: a fork child,
+ * or a program that closed or reused the descriptor, gets a new one (an
+ * inherited one is closed).  A msgrcv from a signal handler that
+ * interrupted one of ours uses a handle of its own for that call.  The
+ * handle is closed when its thread exits.
+ */
+struct receiver {
+	int fd;                 /* -1: none */
+	pid_t pid;              /* the process that opened it */
+	uint64_t ino, dev;      /* the file fd must still be */
+	bool armed, in_use;
+	struct dipc_ioc_msgrcv_staged params;   /* what the handle is armed with */
+};
+
+static __thread struct receiver thread_rcv = { .fd = -1 };
+static pthread_key_t rcv_key;
+static pthread_once_t rcv_once = PTHREAD_ONCE_INIT;
+
+static int fd_ident(int fd, uint64_t *ino, uint64_t *dev)
+{
+	struct statx stx;
+	/* No round trip to the daemon: FUSE answers from its cache. */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &stx) < 0)
+		return -errno;
+	*ino = stx.stx_ino;
+	*dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	return 0;
 }
 
-static __attribute__((noinline)) int msgrcv_large(int fd,
-						   const struct dipc_ioc_msgrcv_staged *head,
-						   void *msgp)
+static bool receiver_intact(const struct receiver *rc)
 {
-	struct dipc_ioc_msgrcv_l s;
-	unsigned long req = head->msgsz <= DIPC_MSG_INLINE_MID ? DIPC_IOC_MSGRCV_M
-							       : DIPC_IOC_MSGRCV_L;
-	return msgrcv_inline(fd, req, &s, head, msgp);
+	uint64_t ino, dev;
+	return fd_ident(rc->fd, &ino, &dev) == 0 && ino == rc->ino && dev == rc->dev;
+}
+
+static void receiver_drop(struct receiver *rc)
+{
+	if (rc->fd >= 0 && receiver_intact(rc))
+		close(rc->fd);
+	rc->fd = -1;
+	rc->armed = false;
+}
+
+static void receiver_exit(void *p)
+{
+	struct receiver *rc = p;
+	if (rc->pid == getpid())
+		receiver_drop(rc);
+}
+
+static void rcv_key_init(void)
+{
+	(void)pthread_key_create(&rcv_key, receiver_exit);
+}
+
+static bool same_params(const struct dipc_ioc_msgrcv_staged *a,
+			const struct dipc_ioc_msgrcv_staged *b)
+{
+	return a->id == b->id && a->msgflg == b->msgflg && a->msgtyp == b->msgtyp &&
+	       a->msgsz == b->msgsz;
+}
+
+/* rc open, ours, and armed with head: 0 or -errno. */
+static int receiver_ready(struct receiver *rc, const struct dipc_ioc_msgrcv_staged *head)
+{
+	if (rc->fd >= 0 && (rc->pid != getpid() || !receiver_intact(rc))) {
+		if (rc->pid != getpid())
+			receiver_drop(rc);   /* inherited across fork: the child's copy */
+		rc->fd = -1;
+		rc->armed = false;
+	}
+	if (rc->fd < 0) {
+		int fd = dipc_control_private();
+		if (fd < 0)
+			return fd;
+		int r = fd_ident(fd, &rc->ino, &rc->dev);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		rc->fd = fd;
+		rc->pid = getpid();
+		rc->armed = false;
+		if (rc == &thread_rcv && pthread_once(&rcv_once, rcv_key_init) == 0)
+			(void)pthread_setspecific(rcv_key, rc);
+	}
+	if (rc->armed && same_params(&rc->params, head))
+		return 0;
+	struct dipc_ioc_msgrcv_staged p = *head;
+	int r = dipc_ioctl(rc->fd, DIPC_IOC_MSGRCV_ARM, &p);
+	if (r < 0) {
+		receiver_drop(rc);
+		return r;
+	}
+	rc->params = *head;
+	rc->armed = true;
+	return 0;
+}
+
+/* One msgrcv as a read of the thread's armed handle: the delivered size or
+ * -errno.  Restarted as the kernel restarts msgrcv (see the file's top). */
+static int msgrcv_armed(const struct dipc_ioc_msgrcv_staged *head, void *msgp)
+{
+	struct receiver own = { .fd = -1 };
+	struct receiver *rc = thread_rcv.in_use ? &own : &thread_rcv;
+	unsigned before;
+	int r;
+
+	rc->in_use = true;
+	do {
+		before = dipc_handler_runs_now();
+		r = receiver_ready(rc, head);
+		if (r == 0) {
+			/* read() is the shim's: it faults in msgp's segment pages */
+			ssize_t k = read(rc->fd, msgp, sizeof(int64_t) + head->msgsz);
+			r = k < 0 ? -errno : (int)k;
+			if (r == -ENOTCONN || r == -ECONNABORTED || r == -EBADF)
+				receiver_drop(rc);   /* the daemon is gone */
+		}
+	} while (restarts("msgrcv", r, before));
+	rc->in_use = false;
+	if (rc == &own)
+		receiver_drop(rc);
+	if (r < 0)
+		return r;
+	if ((size_t)r < sizeof(int64_t) || (uint64_t)r - sizeof(int64_t) > head->msgsz)
+		return -EPROTO;
+	return r - (int)sizeof(int64_t);
 }
 
 /* ---- msgsnd, msgrcv ----------------------------------------------------- */
@@ -313,42 +426,6 @@ static int dipc_msgsnd(int fd, int id, const void *msgp, size_t msgsz, int msgfl
 	return msgsnd_inline(fd, DIPC_IOC_MSGSND_S, &s, &head, msgp);
 }
 
-/*
- * msgrcv straight into msgp (DIPC_IOC_MSGRCV_DIRECT, see dipc_abi.h): the
- * kernel copies the answer into the program's buffer inside the ioctl, so a
- * receiver killed at any moment never loses a message that reached it.  The
- * request head borrows the start of msgp; whatever the call's outcome the
- * program sees msgp as the kernel would leave it: the message, or untouched.
- */
-static int msgrcv_direct(int fd, const struct dipc_ioc_msgrcv_staged *head, void *msgp)
-{
-	struct dipc_ioc_msgrcv_direct d;
-	char saved[sizeof(d)];
-	unsigned long req = DIPC_IOC_MSGRCV_DIRECT(head->msgsz);
-	int r;
-
-	memset(&d, 0, sizeof(d));
-	d.hdr = head->hdr;
-	d.id = head->id;
-	d.msgflg = head->msgflg;
-	d.msgtyp = head->msgtyp;
-	d.msgsz = head->msgsz;
-	if (dipc_copy_in(saved, msgp, sizeof(saved)) < 0)
-		return -EFAULT;
-	for (;;) {
-		unsigned before = dipc_handler_runs_now();
-		if (dipc_copy_out(msgp, &d, sizeof(d)) < 0)
-			return -EFAULT;
-		r = dipc_ioctl(fd, req, msgp);
-		if (r >= 0)
-			return (uint64_t)r > head->msgsz ? -EPROTO : r;
-		dipc_copy_out(msgp, saved, sizeof(saved));
-		if (r != -EINTR || dipc_handler_runs_now() != before)
-			return r;
-		dipc_log("msgrcv: EINTR and no handler ran: restarting");
-	}
-}
-
 /* The daemon's msgrcv: the delivered size or -errno. */
 static int dipc_msgrcv(int fd, int id, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
@@ -365,14 +442,10 @@ static int dipc_msgrcv(int fd, int id, void *msgp, size_t msgsz, long msgtyp, in
 	head.msgtyp = msgtyp;
 	head.msgsz = msgsz;
 
-	if (msgsz >= DIPC_MSGRCV_DIRECT_MIN && msgsz <= DIPC_MSGRCV_DIRECT_MAX)
-		return msgrcv_direct(fd, &head, msgp);
-	if (msgsz > DIPC_MSG_INLINE_MAX)
-		return msgrcv_staged(&head, msgp);
-	if (msgsz > DIPC_MSG_INLINE_SMALL)
-		return msgrcv_large(fd, &head, msgp);
-	struct dipc_ioc_msgrcv_s s;
-	return msgrcv_inline(fd, DIPC_IOC_MSGRCV_S, &s, &head, msgp);
+	(void)fd; /* both paths use private handles */
+	if (sizeof(long) == sizeof(int64_t) && msgsz <= DIPC_MSGRCV_READ_MAX - sizeof(int64_t))
+		return msgrcv_armed(&head, msgp);
+	return msgrcv_staged(&head, msgp);
 }
 
 DIPC_EXPORT int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)

@@ -115,3 +115,68 @@ def test_sem_info_semusz_counts_sets_only(cluster, key):
     assert r["before"] >= 1, r
     assert r["with_others"] == r["before"], r
     assert r["with_set"] == r["before"] + 1, r
+
+
+# A receiver that waits in msgrcv with its buffer in a MAP_SHARED file.
+WAITER = PROLOGUE + r"""
+import mmap, os
+path, qid, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, "r+b") as f:
+    mm = mmap.mmap(f.fileno(), 0, mmap.MAP_SHARED)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(mm))
+libc.msgrcv.restype = ctypes.c_ssize_t
+print("waiting", flush=True)
+r = libc.msgrcv(qid, ctypes.c_void_p(addr), ctypes.c_size_t(size), ctypes.c_long(0), 0)
+print("got", r, flush=True)
+"""
+
+RECEIVE = PROLOGUE + r"""
+qid, size = int(sys.argv[1]), int(sys.argv[2])
+b = ctypes.create_string_buffer(size + 8)
+libc.msgrcv.restype = ctypes.c_ssize_t
+libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+if sys.argv[3] == "send":
+    ctypes.memmove(b, (7).to_bytes(8, "little") + b"hello", 13)
+    ok(libc.msgsnd(qid, b, 5, 0), "msgsnd")
+    print(json.dumps(0))
+else:
+    r = ok(libc.msgrcv(qid, b, ctypes.c_size_t(size), ctypes.c_long(0), 0o4000), "msgrcv")
+    print(json.dumps([int.from_bytes(b.raw[:8], "little"), b.raw[8:8 + r].decode()]))
+"""
+
+
+def waiting_in_fuse(pid):
+    """The process sleeps in a FUSE request (its msgrcv's, unanswered)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open("/proc/%d/stack" % pid) as f:
+            stack = f.read()
+    except OSError:
+        return False
+    return state in ("S", "D") and "request_wait_answer" in stack
+
+
+def test_killed_receiver_leaves_its_buffer_untouched(cluster, key, tmp_path):
+    """Linux writes nothing into msgp until a message is delivered: a
+    receiver killed while it waits leaves a MAP_SHARED buffer as it was,
+    and the message sent afterwards is not lost (issue 11)."""
+    import signal
+    from cluster import wait_until
+    c = cluster
+    qid = create(c, "node1", "msg", key)
+    try:
+        for size in (16, 100, 70000):
+            path = tmp_path / ("buf%d" % size)
+            pattern = bytes([0xA5]) * (size + 8 + 4096)
+            path.write_bytes(pattern)
+            p = c.popen("node2", [sys.executable, "-c", WAITER, str(path), str(qid), str(size)])
+            assert p.stdout.readline().strip() == "waiting"
+            wait_until(lambda: waiting_in_fuse(p.pid), 20, "the receiver to wait in msgrcv")
+            p.send_signal(signal.SIGKILL)
+            p.wait(timeout=20)
+            assert path.read_bytes() == pattern, "msgrcv wrote into a buffer it did not fill"
+            py(c, "node1", RECEIVE, qid, 16, "send")
+            assert py(c, "node3", RECEIVE, qid, 16, "recv") == [7, "hello"]
+    finally:
+        remove(c, "node1", "msg", qid)

@@ -57,7 +57,8 @@
  * victim's state, system call and kernel stack (/proc/PID/stat, syscall,
  * stack) and the kernel stack and state of every daemon thread:
  *
- *   safe    the victim sleeps in ioctl, in FUSE's request_wait_answer (its
+ *   safe    the victim sleeps in ioctl or read (the armed read of msgrcv),
+ *           in FUSE's request_wait_answer (its
  *           msgrcv's request, not yet answered: an answer would have woken
  *           it), and no daemon thread is inside a write to /dev/fuse (so
  *           none is half-way through writing that answer; where a thread's
@@ -492,8 +493,8 @@ static int cmd_kill(int argc, char **argv)
 	for (t = 1;; t++) {
 		char s = proc_state(path);
 		long nr = proc_syscall(victim);
-		/* asleep (not woken by an answer) in the FUSE request of its ioctl */
-		bool in_ioctl = (s == 'S' || s == 'D') && nr == SYS_ioctl &&
+		/* asleep (not woken by an answer) in the FUSE request of its ioctl or read */
+		bool in_ioctl = (s == 'S' || s == 'D') && (nr == SYS_ioctl || nr == SYS_read) &&
 				stack_has(stackpath, "request_wait_answer", NULL) != 0;
 
 		if (s == 0 || s == 'Z' || s == 'X' || nr == -3) {

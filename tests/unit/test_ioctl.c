@@ -144,8 +144,8 @@ static void test_table_shape(void)
 		if (row->out == IOC_OUT_IN)
 			g_assert_true(_IOC_DIR(row->cmd) & _IOC_READ);
 	}
-	/* GET, 4 sem, 10 msg, 5 shm */
-	g_assert_cmpuint(n, ==, 20);
+	/* GET, 4 sem, 11 msg, 5 shm */
+	g_assert_cmpuint(n, ==, 21);
 	/* the semop cap is derived from the payload's size */
 	g_assert_cmpuint((sizeof(struct dipc_ioc_semop) -
 			  G_STRUCT_OFFSET(struct dipc_ioc_semop, sops)) / sizeof(struct dipc_sembuf),
