@@ -556,20 +556,316 @@ static bool check_hostport(loader *l, const char *group, const char *key, const 
 	return true;
 }
 
+/* ---- the groups, one loader each ------------------------------------------- */
+
+static bool load_cluster(loader *l, dipc_conf *c, bool for_node)
+{
+	g_autofree char *allowed = NULL;
+	GError *e = NULL;
+	bool failed = false;
+	unsigned dead_default;
+
+	/* [cluster] */
+	c->secret = get_str(l, "cluster", "secret", &failed);
+	if (failed)
+		return false;
+	if (!c->secret) {
+		bad_value(l, "cluster", "secret", NULL,
+			  "missing: every daemon of the cluster needs the same secret");
+		return false;
+	}
+	if (strlen(c->secret) < 16) {
+		bad_value(l, "cluster", "secret", NULL,
+			  "too short (%zu bytes): must be at least 16 bytes", strlen(c->secret));
+		return false;
+	}
+
+	c->referee = get_str(l, "cluster", "referee", &failed);
+	if (failed)
+		return false;
+	if (!c->referee) {
+		bad_value(l, "cluster", "referee", NULL,
+			  "missing: the host:port of the cluster's dipc-referee");
+		return false;
+	}
+	if (for_node ? !check_hostport(l, "cluster", "referee", c->referee)
+		     : !check_hostport_syntax(l, "cluster", "referee", c->referee))
+		return false;
+
+	allowed = get_str(l, "cluster", "allowed_hosts", &failed);
+	if (failed)
+		return false;
+	if (!parse_allowed(allowed ? allowed : "127.0.0.0/8, ::1", &c->allowed,
+			   &c->n_allowed, &e)) {
+		bad_value(l, "cluster", "allowed_hosts", allowed, "%s", e->message);
+		g_error_free(e);
+		return false;
+	}
+
+	if (!get_uint(l, "cluster", "heartbeat_ms", 1000, 50, 60000, &c->heartbeat_ms))
+		return false;
+	/* The default follows heartbeat_ms so that raising only the heartbeat
+	 * does not make the file invalid: 5 beats, 5000 ms for the default. */
+	dead_default = MIN(5 * c->heartbeat_ms, 600000u);
+	if (!get_uint(l, "cluster", "dead_after_ms", dead_default, 0, UINT_MAX,
+		      &c->dead_after_ms))
+		return false;
+	if (c->dead_after_ms <= 2 * c->heartbeat_ms || c->dead_after_ms > 600000) {
+		g_autofree char *v = g_strdup_printf("%u", c->dead_after_ms);
+
+		bad_value(l, "cluster", "dead_after_ms", v,
+			  "must be more than 2 * heartbeat_ms (%u) and at most 600000",
+			  2 * c->heartbeat_ms);
+		return false;
+	}
+	if (!get_uint(l, "cluster", "request_timeout_ms", 10000, 100, 600000,
+		      &c->request_timeout_ms) ||
+	    !get_uint(l, "cluster", "reserve_timeout_ms", 10000, 100, 600000,
+		      &c->reserve_timeout_ms))
+		return false;
+
+	return true;
+}
+
+static bool load_referee(loader *l, dipc_conf *c, bool for_node)
+{
+	g_autofree char *referee_host = NULL;
+	unsigned referee_port = 0;
+	bool failed = false;
+
+	split_hostport(c->referee, &referee_host, &referee_port, NULL);
+	/* [referee] */
+	c->referee_listen = get_str(l, "referee", "listen", &failed);
+	if (failed)
+		return false;
+	if (!c->referee_listen) {
+		/* Bind the wildcard of the family the referee is reached by. */
+		struct in6_addr a6;
+		bool v6 = c->referee[0] == '[' && inet_pton(AF_INET6, referee_host, &a6) == 1;
+
+		c->referee_listen = g_strdup_printf("%s:%u", v6 ? "[::]" : "0.0.0.0",
+						    referee_port);
+	} else if (!for_node ? !check_hostport(l, "referee", "listen", c->referee_listen)
+			     : !check_hostport_syntax(l, "referee", "listen", c->referee_listen)) {
+		return false;
+	}
+
+	/* A restarted referee waits for re-registrations about as long as a
+	 * node may stay silent, and a creating lookup must not time out. */
+	if (!get_uint(l, "referee", "grace_ms",
+		      MIN(c->dead_after_ms, c->request_timeout_ms / 2), 0, 600000, &c->grace_ms))
+		return false;
+
+	return true;
+}
+
+/* Check the other nodes' groups too: one file serves the cluster, so a typo
+ * for node3 should fail on node1 as well. */
+static bool check_node_groups(loader *l)
+{
+	bool failed = false;
+	g_auto(GStrv) groups = g_key_file_get_groups(l->kf, NULL);
+
+	for (char **g = groups; *g; g++) {
+		g_autofree char *v = NULL;
+
+		if (strcmp(*g, "node") != 0 && !g_str_has_prefix(*g, "node."))
+			continue;
+		if (strcmp(*g, "node") != 0 && !valid_node_name(*g + 5)) {
+			g_set_error(l->error, CONF_ERROR, CONF_EINVAL,
+				    "%s: [%s]: '%s' is not a valid node name "
+				    "(1 to %d letters, digits, '.', '-' or '_')",
+				    l->path, *g, *g + 5, NODE_NAME_MAX);
+			return false;
+		}
+		v = get_str(l, *g, "listen", &failed);
+		if (failed)
+			return false;
+		if (v && !check_hostport_syntax(l, *g, "listen", v))
+			return false;
+		g_free(v);
+		v = get_str(l, *g, "mountpoint", &failed);
+		if (failed)
+			return false;
+		if (v && v[0] != '/') {
+			bad_value(l, *g, "mountpoint", v, "must be an absolute path");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool load_node(loader *l, dipc_conf *c, const char *node_name, bool for_node)
+{
+	g_autofree char *node_group = NULL;
+	bool failed = false;
+
+	/* [node] and [node.NAME] */
+	if (node_name) {
+		c->node_name = g_strdup(node_name);
+	} else {
+		c->node_name = get_str(l, "node", "name", &failed);
+		if (failed)
+			return false;
+		if (!c->node_name) {
+			char host[256] = "";
+
+			if (gethostname(host, sizeof(host) - 1) < 0 || !*host) {
+				bad_value(l, "node", "name", NULL,
+					  "not set and the host name is unknown");
+				return false;
+			}
+			c->node_name = g_strdup(host);
+		}
+	}
+	if (!valid_node_name(c->node_name)) {
+		bad_value(l, "node", "name", c->node_name,
+			  "must be 1 to %d letters, digits, '.', '-' or '_'", NODE_NAME_MAX);
+		return false;
+	}
+	node_group = g_strdup_printf("node.%s", c->node_name);
+
+	if (!check_node_groups(l))
+		return false;
+
+	c->node_listen = get_str(l, node_group, "listen", &failed);
+	if (failed)
+		return false;
+	if (c->node_listen) {
+		if (for_node && !check_hostport(l, node_group, "listen", c->node_listen))
+			return false;
+	} else {
+		c->node_listen = get_str(l, "node", "listen", &failed);
+		if (failed)
+			return false;
+		if (c->node_listen && for_node &&
+		    !check_hostport(l, "node", "listen", c->node_listen))
+			return false;
+	}
+	if (!c->node_listen && for_node) {
+		g_set_error(l->error, CONF_ERROR, CONF_EINVAL,
+			    "%s: [%s] listen (or [node] listen): missing: the host:port "
+			    "where other nodes reach node '%s'",
+			    l->path, node_group, c->node_name);
+		return false;
+	}
+	if (!c->node_listen)
+		c->node_listen = g_strdup("");
+
+	c->mountpoint = get_str(l, node_group, "mountpoint", &failed);
+	if (failed)
+		return false;
+	if (!c->mountpoint) {
+		c->mountpoint = get_str(l, "node", "mountpoint", &failed);
+		if (failed)
+			return false;
+	}
+	if (!c->mountpoint)
+		c->mountpoint = g_strdup(DIPC_DEFAULT_MOUNT);
+
+	if (!get_uint(l, g_key_file_has_key(l->kf, node_group, "busy_poll_us", NULL)
+			      ? node_group : "node",
+		      "busy_poll_us", 50, 0, 10000, &c->busy_poll_us))
+		return false;
+	if (!get_uint(l, node_or_override(l, node_group, "shm_quantum_ms"), "shm_quantum_ms",
+		      2, 0, 10000, &c->shm_quantum_ms))
+		return false;
+	{
+		const char *g = node_or_override(l, node_group, "shm_mode");
+		g_autofree char *mode = get_str(l, g, "shm_mode", &failed);
+		if (failed)
+			return false;
+		if (!mode || strcmp(mode, "page") == 0) {
+			c->shm_segment_mode = false;
+		} else if (strcmp(mode, "segment") == 0) {
+			c->shm_segment_mode = true;
+		} else {
+			bad_value(l, g, "shm_mode", mode, "must be page or segment");
+			return false;
+		}
+	}
+
+	return true;
+}
+
+static bool load_limits(loader *l, dipc_conf *c)
+{
+	/* [limits] */
+	if (!get_uint(l, "limits", "semmni", 32000, 1, 32768, &c->semmni) ||
+	    !get_uint(l, "limits", "semmsl", DIPC_SEMMSL_MAX, 1, DIPC_SEMMSL_MAX,
+		      &c->semmsl) ||
+	    !get_uint(l, "limits", "semmns", 1024000000, 1, INT_MAX, &c->semmns) ||
+	    !get_uint(l, "limits", "semopm", 500, 1, DIPC_SEMOPM_MAX, &c->semopm) ||
+	    !get_uint(l, "limits", "semvmx", 32767, 1, 32767, &c->semvmx) ||
+	    !get_uint(l, "limits", "msgmni", 32000, 1, 32768, &c->msgmni) ||
+	    !get_uint(l, "limits", "msgmax", 8192, 1, DIPC_MSGMAX_MAX, &c->msgmax) ||
+	    !get_uint(l, "limits", "msgmnb", 16384, 1, INT_MAX, &c->msgmnb) ||
+	    !get_uint(l, "limits", "shmmni", 4096, 1, 32768, &c->shmmni) ||
+	    !get_u64(l, "limits", "shmmax", DIPC_SHMMAX_DEFAULT, 1, DIPC_SHMMAX_DEFAULT,
+		     &c->shmmax) ||
+	    !get_u64(l, "limits", "shmall", DIPC_SHMALL_DEFAULT, 1, DIPC_SHMALL_DEFAULT,
+		     &c->shmall) ||
+	    !get_uint(l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
+	    !get_uint(l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
+	    !get_uint(l, "limits", "max_connections", 256, 2, 65536, &c->max_connections) ||
+	    !get_uint(l, "limits", "control_handles", 16384, 1, 1048576, &c->control_handles) ||
+	    !get_uint(l, "limits", "control_handles_per_process", 256, 1, 65536,
+		      &c->control_handles_per_process) ||
+	    !get_uint(l, "limits", "staged_bytes", 64u << 20, 1, UINT_MAX, &c->staged_bytes) ||
+	    !get_uint(l, "limits", "max_watched_procs", 4096, 1, 1000000,
+		      &c->max_watched_procs) ||
+	    !load_transport(l, c))
+		return false;
+	/* One message of the largest size must fit, or msgsnd of it always fails. */
+	if (c->staged_bytes < c->msgmax) {
+		g_autofree char *v = g_strdup_printf("%u", c->staged_bytes);
+
+		bad_value(l, "limits", "staged_bytes", v,
+			  "must be at least [limits] msgmax (%u)", c->msgmax);
+		return false;
+	}
+	/* A message travels whole in one frame, with its envelope. */
+	if (c->msgmax > c->max_frame - MSG_FRAME_OVERHEAD) {
+		g_autofree char *v = g_strdup_printf("%u", c->msgmax);
+
+		bad_value(l, "limits", "msgmax", v,
+			  "must be at most [limits] max_frame - %u (%u): raise max_frame",
+			  MSG_FRAME_OVERHEAD, c->max_frame - MSG_FRAME_OVERHEAD);
+		return false;
+	}
+
+	return true;
+}
+
+static bool load_policy(loader *l, dipc_conf *c)
+{
+	GError *e = NULL;
+	bool failed = false;
+
+	/* [policy] */
+	c->policy_keys = get_str(l, "policy", "keys", &failed);
+	if (failed)
+		return false;
+	if (!c->policy_keys)
+		c->policy_keys = g_strdup("none");
+	if (!dipc_policy_valid(c->policy_keys, &e)) {
+		bad_value(l, "policy", "keys", c->policy_keys, "%s", e->message);
+		g_error_free(e);
+		return false;
+	}
+
+	return true;
+}
+
 dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node,
 			  GError **error)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(dipc_conf) c = g_new0(dipc_conf, 1);
-	g_autofree char *allowed = NULL, *node_group = NULL;
-	g_autofree char *referee_host = NULL;
 	char *text __attribute__((cleanup(wipe_text))) = NULL; /* has the secret */
 	gsize text_len = 0;
 	GError *e = NULL;
 	loader l = { .kf = kf, .path = path, .error = error };
-	bool failed = false;
-	unsigned referee_port;
-	unsigned dead_default;
 
 	g_return_val_if_fail(path != NULL, NULL);
 
@@ -583,262 +879,10 @@ dipc_conf *dipc_conf_load(const char *path, const char *node_name, bool for_node
 	if (!dipc_conf_check_duplicates(path, text, text_len, error))
 		return NULL;
 	c->path = g_strdup(path);
-	if (!check_schema(&l))
+	if (!check_schema(&l) || !load_cluster(&l, c, for_node) ||
+	    !load_referee(&l, c, for_node) || !load_node(&l, c, node_name, for_node) ||
+	    !load_limits(&l, c) || !load_policy(&l, c))
 		return NULL;
-
-	/* [cluster] */
-	c->secret = get_str(&l, "cluster", "secret", &failed);
-	if (failed)
-		return NULL;
-	if (!c->secret) {
-		bad_value(&l, "cluster", "secret", NULL,
-			  "missing: every daemon of the cluster needs the same secret");
-		return NULL;
-	}
-	if (strlen(c->secret) < 16) {
-		bad_value(&l, "cluster", "secret", NULL,
-			  "too short (%zu bytes): must be at least 16 bytes", strlen(c->secret));
-		return NULL;
-	}
-
-	c->referee = get_str(&l, "cluster", "referee", &failed);
-	if (failed)
-		return NULL;
-	if (!c->referee) {
-		bad_value(&l, "cluster", "referee", NULL,
-			  "missing: the host:port of the cluster's dipc-referee");
-		return NULL;
-	}
-	if (for_node ? !check_hostport(&l, "cluster", "referee", c->referee)
-		     : !check_hostport_syntax(&l, "cluster", "referee", c->referee))
-		return NULL;
-	split_hostport(c->referee, &referee_host, &referee_port, NULL);
-
-	allowed = get_str(&l, "cluster", "allowed_hosts", &failed);
-	if (failed)
-		return NULL;
-	if (!parse_allowed(allowed ? allowed : "127.0.0.0/8, ::1", &c->allowed,
-			   &c->n_allowed, &e)) {
-		bad_value(&l, "cluster", "allowed_hosts", allowed, "%s", e->message);
-		g_error_free(e);
-		return NULL;
-	}
-
-	if (!get_uint(&l, "cluster", "heartbeat_ms", 1000, 50, 60000, &c->heartbeat_ms))
-		return NULL;
-	/* The default follows heartbeat_ms so that raising only the heartbeat
-	 * does not make the file invalid: 5 beats, 5000 ms for the default. */
-	dead_default = MIN(5 * c->heartbeat_ms, 600000u);
-	if (!get_uint(&l, "cluster", "dead_after_ms", dead_default, 0, UINT_MAX,
-		      &c->dead_after_ms))
-		return NULL;
-	if (c->dead_after_ms <= 2 * c->heartbeat_ms || c->dead_after_ms > 600000) {
-		g_autofree char *v = g_strdup_printf("%u", c->dead_after_ms);
-
-		bad_value(&l, "cluster", "dead_after_ms", v,
-			  "must be more than 2 * heartbeat_ms (%u) and at most 600000",
-			  2 * c->heartbeat_ms);
-		return NULL;
-	}
-	if (!get_uint(&l, "cluster", "request_timeout_ms", 10000, 100, 600000,
-		      &c->request_timeout_ms) ||
-	    !get_uint(&l, "cluster", "reserve_timeout_ms", 10000, 100, 600000,
-		      &c->reserve_timeout_ms))
-		return NULL;
-
-	/* [referee] */
-	c->referee_listen = get_str(&l, "referee", "listen", &failed);
-	if (failed)
-		return NULL;
-	if (!c->referee_listen) {
-		/* Bind the wildcard of the family the referee is reached by. */
-		struct in6_addr a6;
-		bool v6 = c->referee[0] == '[' && inet_pton(AF_INET6, referee_host, &a6) == 1;
-
-		c->referee_listen = g_strdup_printf("%s:%u", v6 ? "[::]" : "0.0.0.0",
-						    referee_port);
-	} else if (!for_node ? !check_hostport(&l, "referee", "listen", c->referee_listen)
-			     : !check_hostport_syntax(&l, "referee", "listen", c->referee_listen)) {
-		return NULL;
-	}
-
-	/* A restarted referee waits for re-registrations about as long as a
-	 * node may stay silent, and a creating lookup must not time out. */
-	if (!get_uint(&l, "referee", "grace_ms",
-		      MIN(c->dead_after_ms, c->request_timeout_ms / 2), 0, 600000, &c->grace_ms))
-		return NULL;
-
-	/* [node] and [node.NAME] */
-	if (node_name) {
-		c->node_name = g_strdup(node_name);
-	} else {
-		c->node_name = get_str(&l, "node", "name", &failed);
-		if (failed)
-			return NULL;
-		if (!c->node_name) {
-			char host[256] = "";
-
-			if (gethostname(host, sizeof(host) - 1) < 0 || !*host) {
-				bad_value(&l, "node", "name", NULL,
-					  "not set and the host name is unknown");
-				return NULL;
-			}
-			c->node_name = g_strdup(host);
-		}
-	}
-	if (!valid_node_name(c->node_name)) {
-		bad_value(&l, "node", "name", c->node_name,
-			  "must be 1 to %d letters, digits, '.', '-' or '_'", NODE_NAME_MAX);
-		return NULL;
-	}
-	node_group = g_strdup_printf("node.%s", c->node_name);
-
-	{
-		g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
-
-		/* Check the other nodes' addresses too: one file serves the
-		 * cluster, so a typo for node3 should fail on node1 as well. */
-		for (char **g = groups; *g; g++) {
-			g_autofree char *v = NULL;
-
-			if (strcmp(*g, "node") != 0 && !g_str_has_prefix(*g, "node."))
-				continue;
-			if (strcmp(*g, "node") != 0 && !valid_node_name(*g + 5)) {
-				g_set_error(error, CONF_ERROR, CONF_EINVAL,
-					    "%s: [%s]: '%s' is not a valid node name "
-					    "(1 to %d letters, digits, '.', '-' or '_')",
-					    path, *g, *g + 5, NODE_NAME_MAX);
-				return NULL;
-			}
-			v = get_str(&l, *g, "listen", &failed);
-			if (failed)
-				return NULL;
-			if (v && !check_hostport_syntax(&l, *g, "listen", v))
-				return NULL;
-			g_free(v);
-			v = get_str(&l, *g, "mountpoint", &failed);
-			if (failed)
-				return NULL;
-			if (v && v[0] != '/') {
-				bad_value(&l, *g, "mountpoint", v, "must be an absolute path");
-				return NULL;
-			}
-		}
-	}
-
-	c->node_listen = get_str(&l, node_group, "listen", &failed);
-	if (failed)
-		return NULL;
-	if (c->node_listen) {
-		if (for_node && !check_hostport(&l, node_group, "listen", c->node_listen))
-			return NULL;
-	} else {
-		c->node_listen = get_str(&l, "node", "listen", &failed);
-		if (failed)
-			return NULL;
-		if (c->node_listen && for_node &&
-		    !check_hostport(&l, "node", "listen", c->node_listen))
-			return NULL;
-	}
-	if (!c->node_listen && for_node) {
-		g_set_error(error, CONF_ERROR, CONF_EINVAL,
-			    "%s: [%s] listen (or [node] listen): missing: the host:port "
-			    "where other nodes reach node '%s'",
-			    path, node_group, c->node_name);
-		return NULL;
-	}
-	if (!c->node_listen)
-		c->node_listen = g_strdup("");
-
-	c->mountpoint = get_str(&l, node_group, "mountpoint", &failed);
-	if (failed)
-		return NULL;
-	if (!c->mountpoint) {
-		c->mountpoint = get_str(&l, "node", "mountpoint", &failed);
-		if (failed)
-			return NULL;
-	}
-	if (!c->mountpoint)
-		c->mountpoint = g_strdup(DIPC_DEFAULT_MOUNT);
-
-	if (!get_uint(&l, g_key_file_has_key(l.kf, node_group, "busy_poll_us", NULL)
-			      ? node_group : "node",
-		      "busy_poll_us", 50, 0, 10000, &c->busy_poll_us))
-		return NULL;
-	if (!get_uint(&l, node_or_override(&l, node_group, "shm_quantum_ms"), "shm_quantum_ms",
-		      2, 0, 10000, &c->shm_quantum_ms))
-		return NULL;
-	{
-		const char *g = node_or_override(&l, node_group, "shm_mode");
-		g_autofree char *mode = get_str(&l, g, "shm_mode", &failed);
-		if (failed)
-			return NULL;
-		if (!mode || strcmp(mode, "page") == 0) {
-			c->shm_segment_mode = false;
-		} else if (strcmp(mode, "segment") == 0) {
-			c->shm_segment_mode = true;
-		} else {
-			bad_value(&l, g, "shm_mode", mode, "must be page or segment");
-			return NULL;
-		}
-	}
-
-	/* [limits] */
-	if (!get_uint(&l, "limits", "semmni", 32000, 1, 32768, &c->semmni) ||
-	    !get_uint(&l, "limits", "semmsl", DIPC_SEMMSL_MAX, 1, DIPC_SEMMSL_MAX,
-		      &c->semmsl) ||
-	    !get_uint(&l, "limits", "semmns", 1024000000, 1, INT_MAX, &c->semmns) ||
-	    !get_uint(&l, "limits", "semopm", 500, 1, DIPC_SEMOPM_MAX, &c->semopm) ||
-	    !get_uint(&l, "limits", "semvmx", 32767, 1, 32767, &c->semvmx) ||
-	    !get_uint(&l, "limits", "msgmni", 32000, 1, 32768, &c->msgmni) ||
-	    !get_uint(&l, "limits", "msgmax", 8192, 1, DIPC_MSGMAX_MAX, &c->msgmax) ||
-	    !get_uint(&l, "limits", "msgmnb", 16384, 1, INT_MAX, &c->msgmnb) ||
-	    !get_uint(&l, "limits", "shmmni", 4096, 1, 32768, &c->shmmni) ||
-	    !get_u64(&l, "limits", "shmmax", DIPC_SHMMAX_DEFAULT, 1, DIPC_SHMMAX_DEFAULT,
-		     &c->shmmax) ||
-	    !get_u64(&l, "limits", "shmall", DIPC_SHMALL_DEFAULT, 1, DIPC_SHMALL_DEFAULT,
-		     &c->shmall) ||
-	    !get_uint(&l, "limits", "max_frame", 1048576, 4096, 67108864, &c->max_frame) ||
-	    !get_uint(&l, "limits", "max_parked", 10000, 1, 1000000, &c->max_parked) ||
-	    !get_uint(&l, "limits", "max_connections", 256, 2, 65536, &c->max_connections) ||
-	    !get_uint(&l, "limits", "control_handles", 16384, 1, 1048576, &c->control_handles) ||
-	    !get_uint(&l, "limits", "control_handles_per_process", 256, 1, 65536,
-		      &c->control_handles_per_process) ||
-	    !get_uint(&l, "limits", "staged_bytes", 64u << 20, 1, UINT_MAX, &c->staged_bytes) ||
-	    !get_uint(&l, "limits", "max_watched_procs", 4096, 1, 1000000,
-		      &c->max_watched_procs) ||
-	    !load_transport(&l, c))
-		return NULL;
-	/* One message of the largest size must fit, or msgsnd of it always fails. */
-	if (c->staged_bytes < c->msgmax) {
-		g_autofree char *v = g_strdup_printf("%u", c->staged_bytes);
-
-		bad_value(&l, "limits", "staged_bytes", v,
-			  "must be at least [limits] msgmax (%u)", c->msgmax);
-		return NULL;
-	}
-	/* A message travels whole in one frame, with its envelope. */
-	if (c->msgmax > c->max_frame - MSG_FRAME_OVERHEAD) {
-		g_autofree char *v = g_strdup_printf("%u", c->msgmax);
-
-		bad_value(&l, "limits", "msgmax", v,
-			  "must be at most [limits] max_frame - %u (%u): raise max_frame",
-			  MSG_FRAME_OVERHEAD, c->max_frame - MSG_FRAME_OVERHEAD);
-		return NULL;
-	}
-
-	/* [policy] */
-	c->policy_keys = get_str(&l, "policy", "keys", &failed);
-	if (failed)
-		return NULL;
-	if (!c->policy_keys)
-		c->policy_keys = g_strdup("none");
-	if (!dipc_policy_valid(c->policy_keys, &e)) {
-		bad_value(&l, "policy", "keys", c->policy_keys, "%s", e->message);
-		g_error_free(e);
-		return NULL;
-	}
-
 	return g_steal_pointer(&c);
 }
 
