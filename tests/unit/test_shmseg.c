@@ -219,9 +219,13 @@ static void test_directory(void)
 
 	const char *names[] = { "n0", "n1", "n2", "n3" };
 	g_autofree char *t = dipc_shmseg_describe(s, "n0", names, 4);
-	g_assert_nonnull(strstr(t, "owner: n0"));
-	g_assert_nonnull(strstr(t, "pages n0: write - read -"));
-	g_assert_nonnull(strstr(t, "pages n1: write - read -"));
+	/* the layout of sem/KEY and msg/KEY (common/ipcstatus.h) */
+	g_assert_nonnull(strstr(t, "\nowner     n0\n"));
+	g_assert_nonnull(strstr(t, "\nsegsz     "));
+	g_assert_nonnull(strstr(t, "\nctime     20"));   /* a formatted time */
+	g_assert_nonnull(strstr(t, " UTC\n"));
+	g_assert_nonnull(strstr(t, "\n\nnode  attaches\n"));
+	g_assert_nonnull(strstr(t, "\nnode  write  read\nn0    -      -\nn1    -      -\n"));
 	dipc_shmseg_free(s);
 }
 
