@@ -3,9 +3,8 @@
  * @file ipcstatus.c
  *
  * How a line of an object's status text is written (see ipcstatus.h for
- * the format).  The semaphore and message-queue engines build their
- * describe() text from these; shared memory keeps its own "label: value"
- * text, which tools already read as it is.
+ * the format).  The semaphore, message-queue and shared-memory engines
+ * build their describe() text from these.
  *
  * Concurrency/ownership
  *   No global state.  A table owns copies of its cells (one string chunk)

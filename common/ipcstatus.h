@@ -2,7 +2,7 @@
 /**
  * @file ipcstatus.h
  *
- * The pieces of status text (`cat /MOUNT/sem/KEY`, `cat /MOUNT/msg/KEY`) that
+ * The pieces of status text (`cat /MOUNT/sem/KEY`, `msg/KEY`, `shmstat/KEY`) that
  * the kinds share: the labelled header lines, times, the ipc_perm block,
  * pid@node cells and left-aligned tables.  Each engine's describe() says
  * what goes in its text; this file says how a line of it is written, so

@@ -8,11 +8,13 @@
  * permission check and shm_open()/shm_close() for the attach counters.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 
+#include "ipcstatus.h"
 #include "shmseg.h"
 
 #define S_IXUGO 0111   /* SHM_EXEC: execute access */
@@ -26,6 +28,8 @@ struct dipc_shmseg {
 	uint64_t size, npages;
 	int64_t atime, dtime, ctime;
 	int32_t cpid, lpid;
+	char cnode[sizeof(((dipc_ident *)NULL)->node)];   /* cpid's and lpid's nodes */
+	char lnode[sizeof(((dipc_ident *)NULL)->node)];
 	uint64_t nattch;
 	GHashTable *attaches;   /* node name -> count (GUINT) */
 
@@ -35,6 +39,7 @@ struct dipc_shmseg {
 	uint8_t *writer;        /* 0: none, else node index + 1 */
 	uint8_t *written;       /* ever granted for writing */
 	uint64_t *granted_ms;   /* last grant */
+	uint8_t *steals;        /* writer-to-writer takes in a row (the quantum's rule) */
 };
 
 dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
@@ -46,6 +51,7 @@ dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
 	s->size = size;
 	s->npages = dipc_shm_pages_of(size);
 	s->cpid = creator->pid;
+	g_strlcpy(s->cnode, creator->node, sizeof(s->cnode));
 	s->ctime = dipc_now_sec();
 	s->attaches = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	/* Sized by the client: an allocation that fails (or whose size
@@ -54,7 +60,9 @@ dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
 	s->writer = g_try_new0(uint8_t, s->npages);
 	s->written = g_try_new0(uint8_t, s->npages);
 	s->granted_ms = g_try_new0(uint64_t, s->npages);
-	if (s->npages && (!s->readers || !s->writer || !s->written || !s->granted_ms)) {
+	s->steals = g_try_new0(uint8_t, s->npages);
+	if (s->npages && (!s->readers || !s->writer || !s->written || !s->granted_ms ||
+			  !s->steals)) {
 		dipc_shmseg_free(s);
 		return NULL;
 	}
@@ -75,6 +83,7 @@ void dipc_shmseg_free(dipc_shmseg *s)
 	g_free(s->writer);
 	g_free(s->written);
 	g_free(s->granted_ms);
+	g_free(s->steals);
 	g_free(s);
 }
 
@@ -195,6 +204,7 @@ int dipc_shmseg_attach(dipc_shmseg *s, const dipc_ident *who, int shmflg, bool f
 	s->nattch++;
 	s->atime = dipc_now_sec();
 	s->lpid = who->pid;
+	g_strlcpy(s->lnode, who->node, sizeof(s->lnode));
 	unsigned c = dipc_shmseg_node_attaches(s, who->node);
 	g_hash_table_replace(s->attaches, g_strdup(who->node), GUINT_TO_POINTER(c + 1));
 	if (out)
@@ -212,6 +222,7 @@ void dipc_shmseg_detach(dipc_shmseg *s, const char *node, int32_t pid, unsigned 
 	s->nattch -= count;
 	s->dtime = dipc_now_sec();
 	s->lpid = pid;
+	g_strlcpy(s->lnode, node, sizeof(s->lnode));
 	if (c == count)
 		g_hash_table_remove(s->attaches, node);
 	else
@@ -266,6 +277,18 @@ void dipc_shm_plan_free(dipc_shm_plan *p)
 	g_free(p);
 }
 
+/* The quantum protects a page only while it ping-pongs (shmseg.h). */
+static bool page_contended(const dipc_shmseg *s, uint64_t pg, uint64_t now_ms)
+{
+	return s->steals[pg] > DIPC_SHM_STEALS_K &&
+	       now_ms <= s->granted_ms[pg] + DIPC_SHM_STEAL_WINDOW_MS;
+}
+
+bool dipc_shmseg_page_contended(const dipc_shmseg *s, uint64_t page, uint64_t now_ms)
+{
+	return page < s->npages && page_contended(s, page, now_ms);
+}
+
 dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 				uint64_t count, bool write, uint64_t now_ms,
 				unsigned quantum_ms)
@@ -292,7 +315,7 @@ dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 			dipc_shm_runs_add(p->lacking, pg, 1);
 		if (!give)
 			continue;
-		if (s->granted_ms[pg] + quantum_ms > p->not_before)
+		if (page_contended(s, pg, now_ms) && s->granted_ms[pg] + quantum_ms > p->not_before)
 			p->not_before = s->granted_ms[pg] + quantum_ms;
 		for (int j = 0; j < DIPC_SHM_MAX_NODES && give; j++) {
 			if (!(give & (1ull << j)))
@@ -322,6 +345,12 @@ void dipc_shmseg_grant(dipc_shmseg *s, int node, uint64_t first, uint64_t count,
 	for (uint64_t pg = first; pg < first + count; pg++) {
 		int w = (int)s->writer[pg] - 1;
 		if (write) {
+			if (w >= 0 && w != node) {
+				/* taken from another writer: the streak goes on
+				 * if that writer had it for less than the window */
+				bool soon = now_ms <= s->granted_ms[pg] + DIPC_SHM_STEAL_WINDOW_MS;
+				s->steals[pg] = soon ? (uint8_t)MIN(s->steals[pg] + 1, 255) : 1;
+			}
 			s->readers[pg] = 1ull << node;
 			s->writer[pg] = (uint8_t)(node + 1);
 			s->written[pg] = 1;
@@ -354,7 +383,8 @@ uint64_t dipc_shmseg_holders(const dipc_shmseg *s, uint64_t page, int *writer)
 	return s->readers[page];
 }
 
-/* "0-3,7,9-12" for the pages where pred holds, or "-". */
+/* "0-3,7,9-12" for the pages node holds for writing (want_write) or only
+ * for reading, or "-". */
 static void describe_runs(GString *out, const dipc_shmseg *s, int node, bool want_write)
 {
 	uint64_t start = 0;
@@ -382,37 +412,77 @@ static void describe_runs(GString *out, const dipc_shmseg *s, int node, bool wan
 		g_string_append(out, "-");
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Attaches per node, by name (the hash table's order is no order). */
+static void describe_attaches(GString *out, const dipc_shmseg *s)
+{
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(2);
+	g_autofree gpointer *names = g_hash_table_get_keys_as_array(s->attaches, NULL);
+	guint n = g_hash_table_size(s->attaches);
+
+	qsort(names, n, sizeof(*names), cmp_names);
+	dipc_status_table_cell(t, "node");
+	dipc_status_table_cell(t, "attaches");
+	for (guint i = 0; i < n; i++) {
+		dipc_status_table_cell(t, "%s", (const char *)names[i]);
+		dipc_status_table_cell(t, "%u", dipc_shmseg_node_attaches(s, names[i]));
+	}
+	dipc_status_table_render(t, out, "");
+}
+
+/* Which node holds which pages: one row per node the directory knows. */
+static void describe_holders(GString *out, const dipc_shmseg *s, const char *const *node_names,
+			     unsigned nnodes)
+{
+	g_autoptr(dipc_status_table) t = dipc_status_table_new(3);
+	g_autoptr(GString) runs = g_string_new(NULL);
+
+	dipc_status_table_cell(t, "node");
+	dipc_status_table_cell(t, "write");
+	dipc_status_table_cell(t, "read");
+	for (unsigned i = 0; i < nnodes && i < DIPC_SHM_MAX_NODES; i++) {
+		if (!node_names[i])
+			continue;
+		dipc_status_table_cell(t, "%s", node_names[i]);
+		g_string_truncate(runs, 0);
+		describe_runs(runs, s, (int)i, true);
+		dipc_status_table_cell(t, "%s", runs->str);
+		g_string_truncate(runs, 0);
+		describe_runs(runs, s, (int)i, false);
+		dipc_status_table_cell(t, "%s", runs->str);
+	}
+	dipc_status_table_render(t, out, "");
+}
+
+/* The layout of sem/KEY and msg/KEY (common/ipcstatus.h): the labelled
+ * fields, then the attaches and the page holders as tables. */
 char *dipc_shmseg_describe(const dipc_shmseg *s, const char *owner_node,
 			   const char *const *node_names, unsigned nnodes)
 {
 	GString *t = g_string_new(NULL);
-	GHashTableIter it;
-	gpointer k, v;
+	char who[DIPC_STATUS_PID_LEN];
 
-	g_string_append_printf(t, "key: 0x%08x\nid: %d\nowner: %s\n", (uint32_t)s->perm.key,
-			       s->perm.id, owner_node);
-	g_string_append_printf(t, "mode: %04o%s%s\n", s->perm.mode & 0777,
-			       (s->perm.mode & SHM_DEST) ? " dest" : "",
-			       (s->perm.mode & SHM_LOCKED) ? " locked" : "");
-	g_string_append_printf(t, "uid: %u\ngid: %u\ncuid: %u\ncgid: %u\n", s->perm.uid,
-			       s->perm.gid, s->perm.cuid, s->perm.cgid);
-	g_string_append_printf(t, "segsz: %" G_GUINT64_FORMAT "\npages: %" G_GUINT64_FORMAT "\n",
-			       s->size, s->npages);
-	g_string_append_printf(t, "nattch: %" G_GUINT64_FORMAT "\n", s->nattch);
-	g_hash_table_iter_init(&it, s->attaches);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		g_string_append_printf(t, "attached: %s %u\n", (const char *)k, GPOINTER_TO_UINT(v));
-	g_string_append_printf(t, "cpid: %d\nlpid: %d\n", s->cpid, s->lpid);
-	g_string_append_printf(t, "atime: %" G_GINT64_FORMAT "\ndtime: %" G_GINT64_FORMAT
-			       "\nctime: %" G_GINT64_FORMAT "\n", s->atime, s->dtime, s->ctime);
-	for (unsigned i = 0; i < nnodes && i < DIPC_SHM_MAX_NODES; i++) {
-		if (!node_names[i])
-			continue;
-		g_string_append_printf(t, "pages %s: write ", node_names[i]);
-		describe_runs(t, s, (int)i, true);
-		g_string_append(t, " read ");
-		describe_runs(t, s, (int)i, false);
-		g_string_append_c(t, '\n');
-	}
+	dipc_status_perm(t, &s->perm, owner_node);
+	dipc_status_line(t, "segsz", "%" G_GUINT64_FORMAT, s->size);
+	dipc_status_line(t, "pages", "%" G_GUINT64_FORMAT, s->npages);
+	dipc_status_line(t, "nattch", "%" G_GUINT64_FORMAT, s->nattch);
+	dipc_status_pid_or_dash(who, sizeof(who), s->cpid, s->cnode);
+	dipc_status_line(t, "cpid", "%s", who);
+	dipc_status_pid_or_dash(who, sizeof(who), s->lpid, s->lnode);
+	dipc_status_line(t, "lpid", "%s", who);
+	dipc_status_time(t, "atime", s->atime);
+	dipc_status_time(t, "dtime", s->dtime);
+	dipc_status_time(t, "ctime", s->ctime);
+	if (s->perm.mode & SHM_LOCKED)
+		dipc_status_line(t, "locked", "%s", "yes");
+	dipc_status_removed(t, (s->perm.mode & SHM_DEST) != 0);
+	g_string_append_c(t, '\n');
+	describe_attaches(t, s);
+	g_string_append_c(t, '\n');
+	describe_holders(t, s, node_names, nnodes);
 	return g_string_free(t, FALSE);
 }

@@ -9,7 +9,8 @@
  *
  * Control operations are answered at once by the owner, so they register no
  * interrupt hook (IOC_NO_INTR).  IPC_INFO and SHM_INFO are answered by any
- * node.
+ * node, with the highest index in use as the result; SHM_STAT and
+ * SHM_STAT_ANY take the kernel's index (ipcindex.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -17,6 +18,11 @@
 #include <sys/shm.h>
 
 #include "ioctl_table.h"
+#include "ipcindex.h"
+
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
 
 /* IPC_INFO / SHM_INFO: the cluster's limits; SHM_INFO counts this node's
  * own segments (the kernel counts its namespace). */
@@ -43,32 +49,48 @@ static void fill_shminfo(dipc_node *n, struct dipc_shminfo *si, int cmd)
 	}
 }
 
+/* Every shmctl is an op: IPC_INFO/SHM_INFO too, answered from its payload
+ * (filled here) with the highest index in use as the result. */
 static int shmctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
 	const struct dipc_ioc_shmctl *c = call->in;
+	struct dipc_ioc_shmctl *io;
 	dipc_op *op;
 
-	if (c->cmd == IPC_INFO || c->cmd == SHM_INFO) {
-		struct dipc_ioc_shmctl *out = g_memdup2(c, sizeof(*c));
-		fill_shminfo(call->node, &out->info, c->cmd);
-		call->reply = out;
-		call->reply_size = MIN(call->out_size, sizeof(*out));
-		return DIPC_IOC_ANSWERED;
-	}
 	/* The attach counting is the SHMAT and SHMDT rows' (with their
 	 * checks), never a shmctl command a caller may name. */
 	if (c->cmd == DIPC_SHM_CMD_ATTACH || c->cmd == DIPC_SHM_CMD_DETACH)
 		return -EINVAL;
+	io = g_memdup2(c, sizeof(*c));
+	if (c->cmd == IPC_INFO || c->cmd == SHM_INFO)
+		fill_shminfo(call->node, &io->info, c->cmd);
 	op = ioc_op_new(call, OP_SHMCTL);
 	op->id = c->id;
 	op->shm.cmd = c->cmd;
 	op->shm.set_uid = c->ds.perm.uid;
 	op->shm.set_gid = c->ds.perm.gid;
 	op->shm.set_mode = c->ds.perm.mode;
-	op->from.fuse.io_buf = g_memdup2(c, sizeof(*c));
+	op->from.fuse.io_buf = io;
 	op->from.fuse.out_size = call->out_size;
 	*ret_op = op;
 	return 0;
+}
+
+/* The commands of the kernel's index (ipcindex.c) before the owner. */
+static void shmctl_start(dipc_op *op)
+{
+	switch (op->shm.cmd) {
+	case IPC_INFO:
+	case SHM_INFO:
+		index_complete_info(op, DIPC_KIND_SHM);
+		break;
+	case SHM_STAT:
+	case SHM_STAT_ANY:
+		index_route_stat(op, DIPC_KIND_SHM);
+		break;
+	default:
+		route_op(op);
+	}
 }
 
 /* shmat (before mapping) and shmdt (after unmapping). */
@@ -180,7 +202,7 @@ static void shmwait_serve(dipc_ioc_call *call, fuse_req_t req)
 
 const dipc_ioc_row dipc_ioc_shm_rows[] = {
 	{ IOC_EXACT(DIPC_IOC_SHMCTL, struct dipc_ioc_shmctl), .flags = IOC_NO_INTR,
-	  .decode = shmctl_decode, .done = shm_done },
+	  .decode = shmctl_decode, .done = shm_done, .start = shmctl_start },
 	{ IOC_EXACT(DIPC_IOC_SHMAT, struct dipc_ioc_shmat), .flags = IOC_NO_INTR,
 	  .decode = shmat_decode, .admit = attach_admit, .done = shm_done },
 	{ IOC_EXACT(DIPC_IOC_SHMDT, struct dipc_ioc_shmat), .flags = IOC_NO_INTR,

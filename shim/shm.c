@@ -35,6 +35,10 @@
  * truncated file mapping (dipc_signals_deliver_fault): the program's own
  * handler runs, or the process dies of SIGBUS.
  *
+ * shmctl's IPC_INFO and SHM_INFO ask both sides and return the higher of
+ * the two highest indices (shmctl_info); SHM_STAT with an index at or above
+ * DIPC_ID_SLOT_BASE goes to the daemon, like a cluster id (fs/ipcindex.c).
+ *
  * Syscalls that write into (or read from) a segment page (read, recv, ...)
  * would fail with EFAULT instead of faulting: their wrappers (pageio.c)
  * touch the pages first, through dipc_shm_touch() here.
@@ -802,12 +806,57 @@ static int dipc_shmctl(int fd, int id, int cmd, struct shmid_ds *buf)
 	}
 }
 
+/* The kernel's shmctl as -errno. */
+static int kernel_shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	if (!dipc_real.shmctl)
+		return -ENOSYS;
+	int r = dipc_real.shmctl(shmid, cmd, buf);
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * IPC_INFO and SHM_INFO ignore the id.  The structure comes from the side
+ * the id names (the daemon's for a cluster id, else the kernel's) and the
+ * result is the highest index in use on either side (fs/ipcindex.c), so a
+ * walk of SHM_STAT over 0..result meets the kernel's segments and the
+ * cluster's.  The other side is asked into a scratch buffer (struct
+ * shm_info, the larger of the two structures); its failure changes nothing.
+ */
+static int shmctl_info(int shmid, int cmd, struct shmid_ds *buf)
+{
+	union {
+		struct shminfo ipc;
+		struct shm_info shm;
+	} scratch;
+	int fd = dipc_control_for_id();
+	int r, other;
+
+	if (dipc_is_id(shmid) && fd != DIPC_CTL_LOCAL) {
+		r = fd < 0 ? fd : dipc_shmctl(fd, shmid, dipc_ctl_cmd(cmd), buf);
+		if (r < 0)
+			return r;
+		other = kernel_shmctl(0, cmd, (struct shmid_ds *)(void *)&scratch);
+	} else {
+		r = kernel_shmctl(shmid, cmd, buf);
+		if (r < 0 || fd < 0)
+			return r;
+		other = dipc_shmctl(fd, shmid, dipc_ctl_cmd(cmd), (struct shmid_ds *)(void *)&scratch);
+	}
+	return other > r ? other : r;
+}
+
 DIPC_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	int saved = errno;
 	dipc_init();
 	int base = dipc_ctl_cmd(cmd);
 
+	if (base == IPC_INFO || base == SHM_INFO) {
+		int r = shmctl_info(shmid, cmd, buf);
+		dipc_log("shmctl(id=%d, cmd=%d): info -> %d%s%s", shmid, cmd, DIPC_LOG_RESULT(r));
+		return dipc_ret(r, saved);
+	}
 	if (dipc_is_id(shmid)) {
 		int fd = dipc_control_for_id();
 		if (fd != DIPC_CTL_LOCAL) {

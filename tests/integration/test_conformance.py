@@ -4,7 +4,7 @@
 The native-vs-dipcfs comparison programs (msgtest, semtest) carry the cases
 one node can show; here, what only a cluster shows:
 
-- MSG_STAT/SEM_STAT take the kernel's index, and a cluster object's index
+- MSG_STAT/SEM_STAT/SHM_STAT take the kernel's index, and a cluster object's index
   is its id's low 15 bits on every node (fs/ipcindex.c): a walk up to
   *_INFO's result, as LTP's msgctl12/semctl01 do, finds an object owned by
   another node.
@@ -27,6 +27,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 IPC_CREAT, IPC_DIPC, IPC_RMID, IPC_INFO = 0o1000, 0o10000, 0, 3
 MSG_STAT, MSG_INFO, MSG_STAT_ANY = 11, 12, 13
 SEM_STAT, SEM_INFO, SEM_STAT_ANY = 18, 19, 20
+SHM_STAT, SHM_INFO, SHM_STAT_ANY = 13, 14, 15
 buf = ctypes.create_string_buffer(512)
 def ok(r, what):
     if r < 0:
@@ -40,6 +41,10 @@ if kind == "msg":
     maxidx = ok(libc.msgctl(0, MSG_INFO, buf), "MSG_INFO")
     stat = lambda i: libc.msgctl(i, MSG_STAT_ANY, buf)
     by_id = libc.msgctl(want, MSG_STAT, buf)
+elif kind == "shm":
+    maxidx = ok(libc.shmctl(0, SHM_INFO, buf), "SHM_INFO")
+    stat = lambda i: libc.shmctl(i, SHM_STAT_ANY, buf)
+    by_id = libc.shmctl(want, SHM_STAT, buf)
 else:
     maxidx = ok(libc.semctl(0, 0, SEM_INFO, buf), "SEM_INFO")
     stat = lambda i: libc.semctl(i, 0, SEM_STAT_ANY, buf)
@@ -74,17 +79,23 @@ def py(c, node, script, *args):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+GET = {"msg": "libc.msgget(%d, IPC_CREAT | IPC_DIPC | 0o600)",
+       "sem": "libc.semget(%d, 2, IPC_CREAT | IPC_DIPC | 0o600)",
+       "shm": "libc.shmget(%d, 4096, IPC_CREAT | IPC_DIPC | 0o600)"}
+RMID = {"msg": "libc.msgctl(%d, IPC_RMID, None)",
+        "sem": "libc.semctl(%d, 0, IPC_RMID)",
+        "shm": "libc.shmctl(%d, IPC_RMID, None)"}
+
+
 def create(c, node, kind, key):
-    call = ("libc.msgget(%d, IPC_CREAT | IPC_DIPC | 0o600)" % key if kind == "msg"
-            else "libc.semget(%d, 2, IPC_CREAT | IPC_DIPC | 0o600)" % key)
+    call = GET[kind] % key
     out = py(c, node, PROLOGUE + "print(json.dumps(ok(%s, 'get')))" % call)
     assert dipc_is_id(out), out
     return out
 
 
 def remove(c, node, kind, ident):
-    call = ("libc.msgctl(%d, IPC_RMID, None)" % ident if kind == "msg"
-            else "libc.semctl(%d, 0, IPC_RMID)" % ident)
+    call = RMID[kind] % ident
     py(c, node, PROLOGUE + "print(json.dumps(ok(%s, 'rmid')))" % call)
 
 
@@ -107,6 +118,10 @@ def test_msg_stat_index_of_remote_queue(cluster, key):
 
 def test_sem_stat_index_of_remote_set(cluster, key):
     check_index_walk(cluster, "sem", key)
+
+
+def test_shm_stat_index_of_remote_segment(cluster, key):
+    check_index_walk(cluster, "shm", key)
 
 
 def test_sem_info_semusz_counts_sets_only(cluster, key):

@@ -204,13 +204,11 @@ static void remove_leftover(key_t key)
 	}
 }
 
-/* SHM_STAT/SHM_STAT_ANY take the kernel's index (id % 32768) for a kernel
- * segment; for a cluster segment dipcfs takes the id itself (there is no
- * cluster-wide index, docs/differences.md), as for semaphores.  Cluster ids
- * keep their low 15 bits in [0x7f00, 0x7fff] (common/dipc_abi.h). */
+/* SHM_STAT/SHM_STAT_ANY take the kernel's index, the low 15 bits of the id
+ * (dipcfs gives cluster segments the index of their id: fs/ipcindex.c). */
 static int stat_index(int id)
 {
-	return (id & 0x7fff) >= 0x7f00 ? id : id & 0x7fff;
+	return id & 0x7fff;
 }
 
 /* An address range nobody uses now: mapped and unmapped again. */
@@ -708,17 +706,17 @@ static void section_info(int id)
 	struct shmid_ds ds;
 	int r, e;
 
-	/* IPC_INFO and SHM_INFO ignore the id; their return value (the highest
-	 * index in use) and SHM_INFO's totals are the answering node's, so only
-	 * the limits are printed.  Pass our id so that the shim sends them where
-	 * the segment lives. */
+	/* IPC_INFO and SHM_INFO ignore the id; ours makes the shim take the
+	 * structure from where the segment lives.  SHM_INFO's totals are that
+	 * side's, and the result (the highest index) depends on every segment
+	 * of the machine, so only limits and signs are printed. */
 	memset(&si, 0, sizeof(si));
 	CALL(shmctl(id, IPC_INFO, (struct shmid_ds *)&si));
 	rep("ipc_info", r < 0 ? r : 0, e, " shmmax=%lu shmmin=%lu shmmni=%lu shmseg=%lu shmall=%lu",
 	    si.shmmax, si.shmmin, si.shmmni, si.shmseg, si.shmall);
 	memset(&sinfo, 0, sizeof(sinfo));
 	CALL(shmctl(id, SHM_INFO, (struct shmid_ds *)&sinfo));
-	rep("shm_info", r < 0 ? r : 0, e, "%s", "");
+	rep("shm_info", r < 0 ? r : 0, e, " ret_ge_0=%d", r >= 0);
 	memset(&ds, 0, sizeof(ds));
 	CALL(shmctl(stat_index(id), SHM_STAT, &ds));
 	rep("shm_stat", r < 0 ? r : 0, e, " ret_is_id=%d segsz=%zu mode=%o", r == id,
@@ -728,6 +726,24 @@ static void section_info(int id)
 	rep("shm_stat_any", r < 0 ? r : 0, e, " ret_is_id=%d segsz=%zu", r == id, ds.shm_segsz);
 	CALL(shmctl(stat_index(id), SHM_STAT, NULL));
 	rep("shm_stat_null_buf", r, e, "%s", "");
+	CALL(shmctl(id, SHM_STAT, &ds));
+	rep("shm_stat_by_id", r < 0 ? r : 0, e, " ret_is_id=%d", r == id);
+	/* What LTP does: *_INFO's result is the highest index in use, and a
+	 * walk up to it finds the segment (other segments of the machine may
+	 * be anywhere in it, so only "found" and where). */
+	{
+		int maxidx, found = -1;
+
+		CALL(shmctl(0, SHM_INFO, (struct shmid_ds *)&sinfo));
+		maxidx = r;
+		for (int i = 0; i <= maxidx && found < 0; i++)
+			if (shmctl(i, SHM_STAT_ANY, &ds) == id)
+				found = i;
+		rep("index_walk", 0, 0, " found=%d is_low_bits=%d", found >= 0,
+		    found == (id & 0x7fff));
+		CALL(shmctl(0, IPC_INFO, (struct shmid_ds *)&si));
+		rep("ipc_info_covers_index", 0, 0, " ge_index=%d", r >= (id & 0x7fff));
+	}
 }
 
 /* ---- permissions as nobody ----------------------------------------------- */
