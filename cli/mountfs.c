@@ -6,9 +6,12 @@
  * parsed into fields and tables, and the objects of a kind (readdir of
  * MOUNT/KIND, stat of each entry, its status text).
  *
- * Status texts come in two shapes today ("label     value" padded to 10
- * columns for sem/ and msg/, "label: value" for shmstat/) and the parser
- * takes both, so a change of one kind's layout does not break dipc.  Every
+ * Status texts (common/ipcstatus.c writes them for every kind) open with a
+ * block of fields, "label     value" padded to 10 columns, then blocks of
+ * tables, each after a blank line with its header first.  The parser also
+ * takes "label: value" fields, so an older daemon's shmstat/ still reads.
+ * Only the first block holds fields: a table's header padded as wide as a
+ * field ("node      attaches", for a node name of 8 letters) is a header.  Every
  * file is read whole with read(2): status files are direct_io snapshots
  * whose size stat() does not know.
  *
@@ -195,7 +198,7 @@ cli_status *cli_status_parse(char *text)
 	cli_status *s = g_new0(cli_status, 1);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	cli_table *table = NULL;
-	bool block_start = true;
+	bool block_start = true, first_block = true;
 
 	s->text = text;
 	s->labels = g_ptr_array_new_with_free_func(g_free);
@@ -206,10 +209,11 @@ cli_status *cli_status_parse(char *text)
 
 		if (**l == '\0') {
 			block_start = true;
+			first_block = false;
 			table = NULL;
 			continue;
 		}
-		if (!table && parse_field(*l, &label, &value)) {
+		if (!table && first_block && parse_field(*l, &label, &value)) {
 			if (has_label(s, label)) {
 				g_free(label);
 				g_free(value);
