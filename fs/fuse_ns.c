@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "fuse_priv.h"
+#include "opwire.h"
 
 static int dir_kind(fuse_ino_t ino)
 {
@@ -190,15 +191,10 @@ static void list_lookup_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *u
 static int list_objects(dipc_node *n, int kind, int32_t key, int32_t id,
 			dipc_conn_reply_cb cb, void *ud)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__ListObjects lo = DIPC__LIST_OBJECTS__INIT;
+	g_autoptr(opwire_msg) m =
+		opwire_list_objects(wire_kind(kind), key, key == IPC_PRIVATE ? id : 0);
 
-	lo.kind = wire_kind(kind);
-	lo.key = key;
-	lo.id = key == IPC_PRIVATE ? id : 0;
-	env.body_case = DIPC__ENVELOPE__BODY_LIST_OBJECTS;
-	env.list_objects = &lo;
-	return referee_call(n, &env, cb, ud);
+	return referee_call(n, opwire_env(m), cb, ud);
 }
 
 void ns_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

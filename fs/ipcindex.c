@@ -28,6 +28,7 @@
 #include <errno.h>
 
 #include "ipcindex.h"
+#include "opwire.h"
 
 typedef struct index_req {
 	dipc_op *op;
@@ -37,13 +38,9 @@ typedef struct index_req {
 
 static int list_objects(dipc_node *n, int kind, dipc_conn_reply_cb cb, void *ud)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__ListObjects lo = DIPC__LIST_OBJECTS__INIT;
+	g_autoptr(opwire_msg) m = opwire_list_objects(kind, 0, 0);
 
-	lo.kind = kind;
-	env.body_case = DIPC__ENVELOPE__BODY_LIST_OBJECTS;
-	env.list_objects = &lo;
-	return referee_call(n, &env, cb, ud);
+	return referee_call(n, opwire_env(m), cb, ud);
 }
 
 /* The highest index of this node's own objects of kind (no referee). */

@@ -127,13 +127,9 @@ static void removed_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 
 void obj_destroy(dipc_node *n, dipc_obj *o)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Removed rm = DIPC__REMOVED__INIT;
+	g_autoptr(opwire_msg) m = opwire_removed(o->id, false);
 
-	rm.id = o->id;
-	env.body_case = DIPC__ENVELOPE__BODY_REMOVED;
-	env.removed = &rm;
-	if (referee_call(n, &env, removed_cb, NULL) < 0)
+	if (referee_call(n, opwire_env(m), removed_cb, NULL) < 0)
 		g_message("cannot tell the referee that object %d is removed", o->id);
 
 	if (o->sem)
@@ -146,15 +142,10 @@ void obj_destroy(dipc_node *n, dipc_obj *o)
 /* shm IPC_RMID while attached: the object lives on under its id only. */
 void obj_rekey(dipc_node *n, dipc_obj *o)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Removed rm = DIPC__REMOVED__INIT;
+	g_autoptr(opwire_msg) m = opwire_removed(o->id, true);
 
 	o->slot = key_slot(o->kind, IPC_PRIVATE);
-	rm.id = o->id;
-	rm.unkey = true;
-	env.body_case = DIPC__ENVELOPE__BODY_REMOVED;
-	env.removed = &rm;
-	if (referee_call(n, &env, removed_cb, NULL) < 0)
+	if (referee_call(n, opwire_env(m), removed_cb, NULL) < 0)
 		g_message("cannot tell the referee that the key of object %d is free", o->id);
 }
 
@@ -289,21 +280,15 @@ static void abort_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 
 static void send_abort(dipc_op *op)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Abort ab = DIPC__ABORT__INIT;
+	g_autoptr(opwire_msg) m = opwire_abort(op->get.kind, op->get.key);
 
-	ab.kind = op->get.kind;
-	ab.key = op->get.key;
-	env.body_case = DIPC__ENVELOPE__BODY_ABORT;
-	env.abort = &ab;
-	referee_call(op->node, &env, abort_cb, NULL);
+	referee_call(op->node, opwire_env(m), abort_cb, NULL);
 }
 
 static void create_here(dipc_op *op, int32_t id)
 {
 	dipc_node *n = op->node;
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Commit cm = DIPC__COMMIT__INIT;
+	g_autoptr(opwire_msg) m = NULL;
 	int r;
 
 	if (op->get.kind == DIPC_KIND_SEM && op->get.size == 0) {
@@ -339,13 +324,8 @@ static void create_here(dipc_op *op, int32_t id)
 	}
 	op->id = id;
 
-	cm.kind = op->get.kind;
-	cm.key = op->get.key;
-	cm.id = id;
-	env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
-	env.commit = &cm;
-	env.caller = NULL;
-	if (referee_call(n, &env, commit_cb, op) < 0)
+	m = opwire_commit(op->get.kind, op->get.key, id, false);
+	if (referee_call(n, opwire_env(m), commit_cb, op) < 0)
 		commit_cb(NULL, -EHOSTUNREACH, NULL, op);
 	return;
 fail:
@@ -423,14 +403,9 @@ static void objget_done(dipc_op *sub)
 
 static void lookup_send(dipc_op *op)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Lookup lk = DIPC__LOOKUP__INIT;
+	g_autoptr(opwire_msg) m = opwire_lookup(op->get.kind, op->get.key);
 
-	lk.kind = op->get.kind;
-	lk.key = op->get.key;
-	env.body_case = DIPC__ENVELOPE__BODY_LOOKUP;
-	env.lookup = &lk;
-	if (referee_call(op->node, &env, lookup_cb, op) < 0)
+	if (referee_call(op->node, opwire_env(m), lookup_cb, op) < 0)
 		op_complete(op, -EHOSTUNREACH);
 }
 

@@ -42,6 +42,14 @@ struct opwire_msg {
 		Dipc__MsgCtlReply msg_ctl_reply;
 		Dipc__ShmCtl shm_ctl;
 		Dipc__ShmCtlReply shm_ctl_reply;
+		Dipc__Lookup lookup;
+		Dipc__Commit commit;
+		Dipc__Abort abort;
+		Dipc__Removed removed;
+		Dipc__Resolve resolve;
+		Dipc__ListObjects list_objects;
+		Dipc__Cancel cancel;
+		Dipc__ProcExit proc_exit;
 	};
 	Dipc__ShmidDs sds;
 	Dipc__SemidDs ds;
@@ -675,4 +683,102 @@ int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *r)
 	if (r->body_case != c->rep_case)
 		return -EPROTO;
 	return c->decode_rep(op, r);
+}
+
+/* ---- the node's other messages: to the referee, and to peers ------------ */
+
+opwire_msg *opwire_lookup(int32_t kind, int32_t key)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->lookup = (Dipc__Lookup)DIPC__LOOKUP__INIT;
+	m->lookup.kind = kind;
+	m->lookup.key = key;
+	m->env.body_case = DIPC__ENVELOPE__BODY_LOOKUP;
+	m->env.lookup = &m->lookup;
+	return m;
+}
+
+opwire_msg *opwire_commit(int32_t kind, int32_t key, int32_t id, bool rejoin)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->commit = (Dipc__Commit)DIPC__COMMIT__INIT;
+	m->commit.kind = kind;
+	m->commit.key = key;
+	m->commit.id = id;
+	m->commit.rejoin = rejoin;
+	m->env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
+	m->env.commit = &m->commit;
+	return m;
+}
+
+opwire_msg *opwire_rejoin_done(char **alive_peers, size_t n_alive)
+{
+	opwire_msg *m = opwire_commit(0, 0, 0, true);
+	m->commit.n_alive_peers = n_alive;
+	m->commit.alive_peers = alive_peers;   /* the caller's, alive until sent */
+	return m;
+}
+
+opwire_msg *opwire_abort(int32_t kind, int32_t key)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->abort = (Dipc__Abort)DIPC__ABORT__INIT;
+	m->abort.kind = kind;
+	m->abort.key = key;
+	m->env.body_case = DIPC__ENVELOPE__BODY_ABORT;
+	m->env.abort = &m->abort;
+	return m;
+}
+
+opwire_msg *opwire_removed(int32_t id, bool unkey)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->removed = (Dipc__Removed)DIPC__REMOVED__INIT;
+	m->removed.id = id;
+	m->removed.unkey = unkey;
+	m->env.body_case = DIPC__ENVELOPE__BODY_REMOVED;
+	m->env.removed = &m->removed;
+	return m;
+}
+
+opwire_msg *opwire_resolve(int32_t id)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->resolve = (Dipc__Resolve)DIPC__RESOLVE__INIT;
+	m->resolve.id = id;
+	m->env.body_case = DIPC__ENVELOPE__BODY_RESOLVE;
+	m->env.resolve = &m->resolve;
+	return m;
+}
+
+opwire_msg *opwire_list_objects(int32_t kind, int32_t key, int32_t id)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->list_objects = (Dipc__ListObjects)DIPC__LIST_OBJECTS__INIT;
+	m->list_objects.kind = kind;
+	m->list_objects.key = key;
+	m->list_objects.id = id;
+	m->env.body_case = DIPC__ENVELOPE__BODY_LIST_OBJECTS;
+	m->env.list_objects = &m->list_objects;
+	return m;
+}
+
+opwire_msg *opwire_cancel(uint64_t target)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->cancel = (Dipc__Cancel)DIPC__CANCEL__INIT;
+	m->cancel.target = target;
+	m->env.body_case = DIPC__ENVELOPE__BODY_CANCEL;
+	m->env.cancel = &m->cancel;
+	return m;
+}
+
+opwire_msg *opwire_proc_exit(int32_t pid)
+{
+	opwire_msg *m = msg_new(NULL);
+	m->proc_exit = (Dipc__ProcExit)DIPC__PROC_EXIT__INIT;
+	m->proc_exit.pid = pid;
+	m->env.body_case = DIPC__ENVELOPE__BODY_PROC_EXIT;
+	m->env.proc_exit = &m->proc_exit;
+	return m;
 }

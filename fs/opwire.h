@@ -32,4 +32,16 @@ int opwire_parse_request(const Dipc__Envelope *env, dipc_op *op);
 opwire_msg *opwire_reply(const dipc_op *op);
 int opwire_apply_reply(dipc_op *op, const Dipc__Envelope *reply);
 
+/* The node's messages that are not ops, each built here and nowhere else
+ * (the shared-memory protocol's are built by shm_*.c, which own it). */
+opwire_msg *opwire_lookup(int32_t kind, int32_t key);
+opwire_msg *opwire_commit(int32_t kind, int32_t key, int32_t id, bool rejoin);
+opwire_msg *opwire_rejoin_done(char **alive_peers, size_t n_alive);
+opwire_msg *opwire_abort(int32_t kind, int32_t key);
+opwire_msg *opwire_removed(int32_t id, bool unkey);
+opwire_msg *opwire_resolve(int32_t id);
+opwire_msg *opwire_list_objects(int32_t kind, int32_t key, int32_t id);
+opwire_msg *opwire_cancel(uint64_t target);
+opwire_msg *opwire_proc_exit(int32_t pid);
+
 #endif

@@ -314,8 +314,7 @@ int peer_call(dipc_node *n, const char *name, Dipc__Envelope *env, unsigned time
 void peer_cancel(dipc_op *op)
 {
 	dipc_peer *p = op->peer;
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Cancel cancel = DIPC__CANCEL__INIT;
+	g_autoptr(opwire_msg) m = NULL;
 
 	if (!p)
 		return;
@@ -327,14 +326,12 @@ void peer_cancel(dipc_op *op)
 	}
 	if (op->cancel_sent || !p->conn)
 		return;
-	cancel.target = (uint64_t)op->call_id;
-	env.body_case = DIPC__ENVELOPE__BODY_CANCEL;
-	env.cancel = &cancel;
+	m = opwire_cancel((uint64_t)op->call_id);
 	op->cancel_sent = true;
 	/* The owner answers the op itself: with EINTR if it was still parked,
 	 * with its real result if it had completed.  Either way the caller
 	 * learns what really happened. */
-	dipc_conn_notify(p->conn, &env);
+	dipc_conn_notify(p->conn, opwire_env(m));
 }
 
 /* An exit announcement, kept until the owner confirms it or is gone. */
@@ -389,15 +386,11 @@ static void exit_sent_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 
 static void exit_send(exit_note *x)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__ProcExit pe = DIPC__PROC_EXIT__INIT;
+	g_autoptr(opwire_msg) m = opwire_proc_exit(x->pid);
 	int r;
 
-	pe.pid = x->pid;
-	env.body_case = DIPC__ENVELOPE__BODY_PROC_EXIT;
-	env.proc_exit = &pe;
 	x->in_flight = true;
-	r = peer_call(x->node, x->owner, &env, x->node->conf->request_timeout_ms, exit_sent_cb,
+	r = peer_call(x->node, x->owner, opwire_env(m), x->node->conf->request_timeout_ms, exit_sent_cb,
 		      x);
 	if (r < 0)
 		exit_sent_cb(NULL, r, NULL, x);

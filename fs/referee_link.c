@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "node.h"
+#include "opwire.h"
 
 #define REFEREE_RETRY_MS 500
 
@@ -60,38 +61,29 @@ static void rejoin_done_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *u
  * period waits for (dipc.proto, Commit). */
 static void reregister_owned(dipc_node *n)
 {
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Commit cm = DIPC__COMMIT__INIT;
 	g_autoptr(GPtrArray) alive = g_ptr_array_new();
+	g_autoptr(opwire_msg) done = NULL;
 	GHashTableIter it;
 	gpointer v;
 
 	g_hash_table_iter_init(&it, n->owned);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		dipc_obj *o = v;
-
-		cm.kind = o->kind;
 		/* The key it is registered under: 0 once a removed shm segment
 		 * lives on as a private one (obj_rekey), whatever o->key says. */
-		cm.key = (int32_t)(uint32_t)(o->slot & 0xffffffffu);
-		cm.id = o->id;
-		cm.rejoin = true;
-		env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
-		env.commit = &cm;
-		dipc_conn_call(n->referee, &env, n->conf->request_timeout_ms, reregister_cb,
-			       GINT_TO_POINTER(o->id));
+		g_autoptr(opwire_msg) m =
+			opwire_commit(o->kind, (int32_t)(uint32_t)(o->slot & 0xffffffffu), o->id, true);
+
+		dipc_conn_call(n->referee, opwire_env(m), n->conf->request_timeout_ms,
+			       reregister_cb, GINT_TO_POINTER(o->id));
 	}
 	g_hash_table_iter_init(&it, n->peers);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		if (((dipc_peer *)v)->alive && g_strcmp0(((dipc_peer *)v)->name, n->name) != 0)
 			g_ptr_array_add(alive, ((dipc_peer *)v)->name);
-	cm = (Dipc__Commit)DIPC__COMMIT__INIT;
-	cm.rejoin = true;
-	cm.n_alive_peers = alive->len;
-	cm.alive_peers = (char **)alive->pdata;
-	env.body_case = DIPC__ENVELOPE__BODY_COMMIT;
-	env.commit = &cm;
-	dipc_conn_call(n->referee, &env, n->conf->request_timeout_ms, rejoin_done_cb, NULL);
+	done = opwire_rejoin_done((char **)alive->pdata, alive->len);
+	dipc_conn_call(n->referee, opwire_env(done), n->conf->request_timeout_ms, rejoin_done_cb,
+		       NULL);
 }
 
 /*

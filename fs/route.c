@@ -19,6 +19,7 @@
 #include <sys/sem.h>
 
 #include "node.h"
+#include "opwire.h"
 
 static void resolve_cb(dipc_conn *c, int err, Dipc__Envelope *reply, void *ud)
 {
@@ -86,12 +87,9 @@ void route_op(dipc_op *op)
 		g_hash_table_remove(n->id_owner, GINT_TO_POINTER(op->id));
 	}
 
-	Dipc__Envelope env = DIPC__ENVELOPE__INIT;
-	Dipc__Resolve rs = DIPC__RESOLVE__INIT;
-	rs.id = op->id;
-	env.body_case = DIPC__ENVELOPE__BODY_RESOLVE;
-	env.resolve = &rs;
-	if (referee_call(n, &env, resolve_cb, op) < 0)
+	g_autoptr(opwire_msg) m = opwire_resolve(op->id);
+
+	if (referee_call(n, opwire_env(m), resolve_cb, op) < 0)
 		op_complete(op, -EHOSTUNREACH);
 }
 
