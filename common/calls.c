@@ -146,10 +146,26 @@ bool conn_calls_expire(dipc_conn *c, uint64_t now)
 
 /* ---- the API -------------------------------------------------------------- */
 
+/* The request just sent with id c->next_req_id: wait for its reply. */
+static int64_t call_expect(dipc_conn *c, unsigned timeout_ms, dipc_conn_reply_cb cb, void *ud)
+{
+	call *k = g_new0(call, 1);
+
+	k->req_id = c->next_req_id++;
+	k->cb = cb;
+	k->ud = ud;
+	g_hash_table_insert(c->calls, &k->req_id, k);
+	if (timeout_ms) {
+		k->deadline = uv_now(c->loop) + timeout_ms;
+		k->tmo = g_sequence_insert_sorted(c->deadlines, k, call_cmp, NULL);
+		conn_rearm(c);
+	}
+	return k->req_id;
+}
+
 int64_t dipc_conn_call(dipc_conn *c, Dipc__Envelope *env, unsigned timeout_ms,
 		       dipc_conn_reply_cb cb, void *ud)
 {
-	call *k;
 	int r;
 
 	if (!c || !env)
@@ -163,23 +179,12 @@ int64_t dipc_conn_call(dipc_conn *c, Dipc__Envelope *env, unsigned timeout_ms,
 	r = conn_send(c, env);
 	if (r < 0)
 		return r;
-	k = g_new0(call, 1);
-	k->req_id = c->next_req_id++;
-	k->cb = cb;
-	k->ud = ud;
-	g_hash_table_insert(c->calls, &k->req_id, k);
-	if (timeout_ms) {
-		k->deadline = uv_now(c->loop) + timeout_ms;
-		k->tmo = g_sequence_insert_sorted(c->deadlines, k, call_cmp, NULL);
-		conn_rearm(c);
-	}
-	return k->req_id;
+	return call_expect(c, timeout_ms, cb, ud);
 }
 
 int64_t dipc_conn_call_packed(dipc_conn *c, const uint8_t *pb, size_t plen, unsigned timeout_ms,
 			      dipc_conn_reply_cb cb, void *ud)
 {
-	call *k;
 	int r;
 
 	if (!c || !pb)
@@ -193,17 +198,7 @@ int64_t dipc_conn_call_packed(dipc_conn *c, const uint8_t *pb, size_t plen, unsi
 	r = conn_send_packed(c, pb, plen, (uint64_t)c->next_req_id);
 	if (r < 0)
 		return r;
-	k = g_new0(call, 1);
-	k->req_id = c->next_req_id++;
-	k->cb = cb;
-	k->ud = ud;
-	g_hash_table_insert(c->calls, &k->req_id, k);
-	if (timeout_ms) {
-		k->deadline = uv_now(c->loop) + timeout_ms;
-		k->tmo = g_sequence_insert_sorted(c->deadlines, k, call_cmp, NULL);
-		conn_rearm(c);
-	}
-	return k->req_id;
+	return call_expect(c, timeout_ms, cb, ud);
 }
 
 int dipc_conn_notify(dipc_conn *c, Dipc__Envelope *env)
