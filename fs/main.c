@@ -8,8 +8,10 @@
  *   mount.dipcfs SOURCE MOUNTPOINT [-f] [-d] [-o conf=FILE,node=NAME,listen=H:P,...]
  *
  * SOURCE is only a label (conventionally "dipc").  Without -f the daemon
- * detaches once the mount is up; configuration and bind errors are reported
- * before that, and the command fails.  SIGTERM or SIGINT unmounts (lazily:
+ * detaches once the mount is up (fuse_daemonize: a fork); configuration and
+ * bind errors are reported before that, and the command fails.  Nothing
+ * before the fork may start a thread or use libuv's thread pool: see
+ * node.c.  SIGTERM or SIGINT unmounts (lazily:
  * processes that still hold the control file get ENOTCONN) and exits 0.
  */
 #include <errno.h>
@@ -195,6 +197,8 @@ int main(int argc, char **argv)
 		uv_loop_fork(n->loop);
 		node_log_detached(n);
 	}
+	/* Only now, in the process that serves: threads, the thread pool. */
+	node_start_in_daemon(n);
 	if (fsloop_attach(n) < 0)
 		goto out_unmount;
 
