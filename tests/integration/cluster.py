@@ -30,8 +30,9 @@ every cluster of a run) mounts the nodes the way `mount -t dipcfs` and
 fstab do: no -f, so mount.dipcfs detaches once the mount is up, and
 ``-o log=NODE.log`` is where its lines go (what it says before detaching
 goes to NODE.log.launch).  The harness makes itself a child subreaper, so
-that the detached daemon becomes its child: stop() and kill_node() then
-signal it by pid and read its real exit status, as in the foreground.
+that the detached daemon becomes its child (only while a launcher runs),
+and stop() and kill_node() signal it by pid and read its real exit status,
+as in the foreground.
 
 Binaries come from $DIPC_BUILD (default: <repo>/build): referee/dipc-referee,
 fs/mount.dipcfs, shim/libdipc.so and the test programs in tests/progs/.
@@ -173,19 +174,29 @@ class Daemon:
 
 
 PR_SET_CHILD_SUBREAPER = 36
-_subreaper = []
+_subreaper_holds = []
 
 
-def become_subreaper():
+def _set_subreaper(on):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) != 0:
+        raise ClusterError("prctl(PR_SET_CHILD_SUBREAPER): %s" % os.strerror(ctypes.get_errno()))
+
+
+def subreaper_hold():
     """Make this process the reaper of its orphaned descendants, so that a
-    daemon that detaches (fuse_daemonize: fork, the parent exits) is our
-    child and can be waited for."""
-    if not _subreaper:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-            raise ClusterError("prctl(PR_SET_CHILD_SUBREAPER): %s"
-                               % os.strerror(ctypes.get_errno()))
-        _subreaper.append(True)
+    daemon that detaches (fuse_daemonize: fork, the parent exits) becomes
+    our child and can be waited for.  Held only while launchers run
+    (subreaper_release): other tests expect their own orphans to go to init."""
+    if not _subreaper_holds:
+        _set_subreaper(True)
+    _subreaper_holds.append(True)
+
+
+def subreaper_release():
+    _subreaper_holds.pop()
+    if not _subreaper_holds:
+        _set_subreaper(False)
 
 
 def proc_children_with_arg(arg):
@@ -213,7 +224,7 @@ class DetachedProc:
     with the mount point in its argv) is waited for by pid."""
 
     def __init__(self, launcher, mountpoint):
-        self.launcher = launcher
+        self.launcher = launcher  # started under subreaper_hold()
         self.mountpoint = mountpoint
         self.daemon_pid = None
         self.returncode = None
@@ -230,6 +241,7 @@ class DetachedProc:
             rc = self.launcher.poll()
             if rc is None:
                 return None
+            subreaper_release()  # the daemon, if any, is our child now
             if rc != 0:
                 self.returncode = rc
                 return rc
@@ -258,15 +270,19 @@ class DetachedDaemon(Daemon):
     it writes before detaching (errors) is in log_path.launch."""
 
     def __init__(self, name, argv, log_path, env, mountpoint):
-        become_subreaper()
         self.name = name
         self.argv = argv
         self.log_path = log_path
         self.launch_path = log_path + ".launch"
         open(log_path, "wb").close()
         self.log = open(self.launch_path, "wb")
-        launcher = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        subreaper_hold()
+        try:
+            launcher = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        except BaseException:
+            subreaper_release()
+            raise
         self.proc = DetachedProc(launcher, mountpoint)
         self.died_early = None
 
@@ -413,6 +429,13 @@ class Cluster:
             d = DetachedDaemon(node, prefix + [self.mount_bin, "dipc", self.mounts[node], "-o",
                                                opts + ",log=" + log],
                                log, self.daemon_env, self.mounts[node])
+            # as mount(8) does: back once the mount is up or has failed
+            # (and the subreaper window is closed before anything else runs)
+            try:
+                d.proc.launcher.wait(timeout=self.ready_timeout)
+            except subprocess.TimeoutExpired:
+                pass
+            d.proc.poll()
         else:
             d = Daemon(node, prefix + [self.mount_bin, "dipc", self.mounts[node], "-f", "-o", opts],
                        log, self.daemon_env)

@@ -23,14 +23,12 @@ nsenter.
 
 import os
 import re
-import shutil
 import subprocess
-import time
 
 import pytest
 
-from cluster import ClusterError, dipc_is_id, free_ports, kernel_msg_keys, kernel_sem_keys, \
-    wait_until
+from cluster import dipc_is_id, kernel_msg_keys, kernel_sem_keys, subreaper_hold, \
+    subreaper_release, wait_until
 from semtool import SemTool
 from test_msg_common import MsgTool, mkey, wait_cat  # noqa: F401
 from test_shm_examples import kernel_shm_keys, run_matmul, shm_path, skey  # noqa: F401
@@ -163,6 +161,8 @@ def test_fstab_mount_and_umount(make_cluster, key, tmp_path):
     fstab = tmp_path / "fstab"
     fstab.write_text("# written by test_background.py\n"
                      "dipc %s dipcfs conf=%s,node=node2,_netdev,nofail 0 0\n" % (mp, c.conf_path))
+    subreaper_hold()  # the daemon mount(8)'s helper leaves becomes our child
+    held = True
     holder = subprocess.Popen(
         ["unshare", "-m", "--propagation", "private", "--", "sh", "-c",
          'mount --bind "$1" /sbin && mount --fstab "$2" "$3" && echo mounted && exec cat',
@@ -170,6 +170,8 @@ def test_fstab_mount_and_umount(make_cluster, key, tmp_path):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = holder.stdout.readline()
+        subreaper_release()
+        held = False
         assert line == "mounted\n", (line, holder.stderr.read() if holder.poll() is not None else "")
         ns = holder.pid  # its mount namespace holds the mount
         r = ns_run(ns, ["findmnt", "-n", "-o", "SOURCE,FSTYPE", mp])
@@ -193,13 +195,15 @@ def test_fstab_mount_and_umount(make_cluster, key, tmp_path):
         assert len(daemon) == 1, daemon
         r = ns_run(ns, ["umount", mp])
         assert r.returncode == 0, r
-        # detached from mount.dipcfs, which mount(8) ran: our child (cluster.py
-        # makes this process a subreaper), so its exit status is ours to read
+        # detached from the mount.dipcfs that mount(8) ran: our child (we were
+        # a subreaper then), so its exit status is ours to read
         status = wait_until(lambda: reaped(daemon[0]), 10, "the fstab daemon to exit after umount")
         assert os.waitstatus_to_exitcode(status[0]) == 0
         r = ns_run(ns, ["findmnt", mp])
         assert r.returncode != 0, r
     finally:
+        if held:
+            subreaper_release()
         for p in ns_pids(holder.pid) if holder.poll() is None else []:
             if p != holder.pid and "mount.dipcfs" in cmdline(p):
                 os.kill(p, 15)
