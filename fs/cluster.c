@@ -6,6 +6,12 @@
  * listener for peers (serve.c answers what arrives on it), the referee link
  * (referee_link.c), the peer table (peers.c) and the routing cache
  * (route.c); and the `cluster` status file's text.
+ *
+ * cluster_start runs before fuse_daemonize() and may fail the mount command
+ * (a bad or taken listen address); cluster_join runs in the daemon that
+ * serves, since connecting to a referee given by host name queues a
+ * uv_getaddrinfo in libuv's thread pool, whose threads a fork leaves behind
+ * (node.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -37,8 +43,12 @@ int cluster_start(dipc_node *n)
 			   uv_strerror(r));
 		return r;
 	}
-	referee_link_start(n);
 	return 0;
+}
+
+void cluster_join(dipc_node *n)
+{
+	referee_link_start(n);
 }
 
 void cluster_stop(dipc_node *n)

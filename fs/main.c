@@ -8,9 +8,12 @@
  *   mount.dipcfs SOURCE MOUNTPOINT [-f] [-d] [-o conf=FILE,node=NAME,listen=H:P,...]
  *
  * SOURCE is only a label (conventionally "dipc").  Without -f the daemon
- * detaches once the mount is up; configuration and bind errors are reported
- * before that, and the command fails.  SIGTERM or SIGINT unmounts (lazily:
- * processes that still hold the control file get ENOTCONN) and exits 0.
+ * detaches once the mount is up (fuse_daemonize: a fork); configuration and
+ * bind errors are reported before that, and the command fails.  Nothing
+ * before the fork may start a thread or use libuv's thread pool (node.c);
+ * a second thread there is reported as CRITICAL, also with -f, where the
+ * test suite sees it.  SIGTERM or SIGINT unmounts (lazily: processes that
+ * still hold the control file get ENOTCONN) and exits 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -107,6 +110,17 @@ static void on_signal(uv_signal_t *h, int signum)
 	node_stop(n);
 }
 
+/* Threads of this process, from /proc/self/task; 0 if unknown. */
+static unsigned thread_count(void)
+{
+	g_autoptr(GDir) d = g_dir_open("/proc/self/task", 0, NULL);
+	unsigned k = 0;
+
+	while (d && g_dir_read_name(d))
+		k++;
+	return k;
+}
+
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
@@ -190,12 +204,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mount.dipcfs: cannot mount %s\n", o.mountpoint);
 		goto out_session;
 	}
+	if (thread_count() > 1)
+		g_critical("%u threads before fuse_daemonize(): in the background only this "
+			   "one goes on (start them in node_start_in_daemon)", thread_count());
 	if (fuse_daemonize(o.foreground) != 0)
 		goto out_unmount;
 	if (!o.foreground) {
 		uv_loop_fork(n->loop);
 		node_log_detached(n);
 	}
+	/* Only now, in the process that serves: threads, the thread pool. */
+	node_start_in_daemon(n);
 	if (fsloop_attach(n) < 0)
 		goto out_unmount;
 

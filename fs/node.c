@@ -2,10 +2,22 @@
 /**
  * @file node.c
  *
- * The node as one thing: its parts started in order (node_start) and
- * stopped in order (node_stop).  main.c owns the options, the mount and the
- * process; the rooms below never call up into either file, except the FUSE
- * loop, which stops the node when its session ends.
+ * The node as one thing: its parts started in order (node_start, then
+ * node_start_in_daemon) and stopped in order (node_stop).  main.c owns the
+ * options, the mount and the process; the rooms below never call up into
+ * either file, except the FUSE loop, which stops the node when its session
+ * ends.
+ *
+ * Starting comes in two halves because of fuse_daemonize(): without -f it
+ * forks once the mount is up, the parent exits, and only the calling thread
+ * goes on in the child.  A thread started before it, or a request queued in
+ * libuv's thread pool (uv_getaddrinfo, which the referee link issues when
+ * the referee is given by host name), stays in the parent and dies with it:
+ * the daemon that serves would wait for ever for its invalidation thread
+ * (every shm take-back) and its referee.  So node_start, before the fork,
+ * does what can fail and must fail the mount command (the process-exit
+ * watch, the listener's bind), on the loop only; node_start_in_daemon,
+ * after it, starts every thread and everything that may use the pool.
  */
 #include <errno.h>
 
@@ -25,6 +37,12 @@ int node_start(dipc_node *n)
 	procwatch_init(n);
 	shmglue_init(n);
 	return cluster_start(n);
+}
+
+void node_start_in_daemon(dipc_node *n)
+{
+	shmglue_start(n);
+	cluster_join(n);
 }
 
 void node_stop(dipc_node *n)

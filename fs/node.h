@@ -273,7 +273,8 @@ struct dipc_node {
 };
 
 /* ---- node.c: the node's parts started and stopped in order ---- */
-int node_start(dipc_node *n);
+int node_start(dipc_node *n);               /* before fuse_daemonize(): may fail */
+void node_start_in_daemon(dipc_node *n);    /* after it: threads, the thread pool */
 void node_stop(dipc_node *n);
 
 /* ---- log.c: where log lines go (stderr, -o log=FILE, journal, syslog) ---- */
@@ -295,6 +296,7 @@ extern const dipc_origin dipc_fuse_origin;              /* fuse_ioctl.c */
 
 /* ---- cluster.c: start/stop of the parts below, the cluster status ---- */
 int cluster_start(dipc_node *n);
+void cluster_join(dipc_node *n);   /* after fuse_daemonize(): the referee link */
 void cluster_stop(dipc_node *n);
 char *cluster_describe(dipc_node *n);
 /* Connection parameters of this node (role, name, listen, secret). */
@@ -402,6 +404,7 @@ void msg_give_back(dipc_node *n, int32_t id, dipc_msg *m);
 /* Shared memory: shmglue.c is its front door, the rooms behind it are
  * listed in shm.h.  The file that defines each call is named after it. */
 void shmglue_init(dipc_node *n);                      /* shmglue.c */
+void shmglue_start(dipc_node *n);   /* after fuse_daemonize(): the invalidation thread */
 void shmglue_fini(dipc_node *n);
 void shmglue_serve(dipc_node *n, dipc_conn *c, Dipc__Envelope *env);
 void shmglue_conn_closed(dipc_node *n, dipc_conn *c);

@@ -150,6 +150,9 @@ static void inval_done_cb(uv_async_t *h)
 	node_activity(n);
 }
 
+/* In the daemon that serves only (shmglue_start, after fuse_daemonize()):
+ * a fork keeps the calling thread alone, and a take-back would wait for
+ * ever for a thread left in the parent. */
 void shm_inval_start(dipc_node *n)
 {
 	shm_state *st = shm_st(n);

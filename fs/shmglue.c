@@ -155,6 +155,12 @@ void shmglue_init(dipc_node *n)
 	st->locals = g_hash_table_new(g_direct_hash, g_direct_equal);
 	g_queue_init(&st->intr_waits);
 	shm_takeback_init(n);
+}
+
+/* After fuse_daemonize(): a thread started before it would stay in the
+ * parent, and every take-back of the daemon would wait for it (node.c). */
+void shmglue_start(dipc_node *n)
+{
 	shm_inval_start(n);
 }
 

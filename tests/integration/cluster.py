@@ -25,6 +25,15 @@ gives the referee and nodes other listen addresses, daemon_prefixes an argv
 prefix per daemon and run_prefixes one per node for run()/popen() (e.g.
 ["nsenter", "--net=/run/netns/NS", "--"]: see netns.py).
 
+Background mode (Cluster(background=True), or DIPC_TEST_BACKGROUND=1 for
+every cluster of a run) mounts the nodes the way `mount -t dipcfs` and
+fstab do: no -f, so mount.dipcfs detaches once the mount is up, and
+``-o log=NODE.log`` is where its lines go (what it says before detaching
+goes to NODE.log.launch).  The harness makes itself a child subreaper, so
+that the detached daemon becomes its child (only while a launcher runs),
+and stop() and kill_node() signal it by pid and read its real exit status,
+as in the foreground.
+
 Binaries come from $DIPC_BUILD (default: <repo>/build): referee/dipc-referee,
 fs/mount.dipcfs, shim/libdipc.so and the test programs in tests/progs/.
 """
@@ -35,6 +44,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import ctypes
 import tempfile
 import time
 
@@ -163,6 +173,134 @@ class Daemon:
         return "\n".join(self.text().splitlines()[-n:])
 
 
+PR_SET_CHILD_SUBREAPER = 36
+_subreaper_holds = []
+
+
+def _set_subreaper(on):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) != 0:
+        raise ClusterError("prctl(PR_SET_CHILD_SUBREAPER): %s" % os.strerror(ctypes.get_errno()))
+
+
+def subreaper_hold():
+    """Make this process the reaper of its orphaned descendants, so that a
+    daemon that detaches (fuse_daemonize: fork, the parent exits) becomes
+    our child and can be waited for.  Held only while launchers run
+    (subreaper_release): other tests expect their own orphans to go to init."""
+    if not _subreaper_holds:
+        _set_subreaper(True)
+    _subreaper_holds.append(True)
+
+
+def subreaper_release():
+    _subreaper_holds.pop()
+    if not _subreaper_holds:
+        _set_subreaper(False)
+
+
+def proc_children_with_arg(arg):
+    """Pids of this process's children whose argv has arg (from /proc)."""
+    me, found = os.getpid(), []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                stat = f.read()
+            with open("/proc/%s/cmdline" % e, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == me and arg.encode() in argv:
+            found.append(int(e))
+    return found
+
+
+class DetachedProc:
+    """What Popen is for a foreground daemon, for one that detaches: the
+    launcher runs until the mount is up, then the daemon (found as our child
+    with the mount point in its argv) is waited for by pid."""
+
+    def __init__(self, launcher, mountpoint):
+        self.launcher = launcher  # started under subreaper_hold()
+        self.mountpoint = mountpoint
+        self.daemon_pid = None
+        self.returncode = None
+
+    @property
+    def pid(self):
+        self.poll()
+        return self.daemon_pid if self.daemon_pid else self.launcher.pid
+
+    def poll(self):
+        if self.returncode is not None:
+            return self.returncode
+        if self.daemon_pid is None:
+            rc = self.launcher.poll()
+            if rc is None:
+                return None
+            subreaper_release()  # the daemon, if any, is our child now
+            if rc != 0:
+                self.returncode = rc
+                return rc
+            pids = proc_children_with_arg(self.mountpoint)
+            if len(pids) != 1:
+                self.returncode = "no daemon after the launcher exited (%r)" % pids
+                return self.returncode
+            self.daemon_pid = pids[0]
+        pid, status = os.waitpid(self.daemon_pid, os.WNOHANG)
+        if pid == 0:
+            return None
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired("mount.dipcfs %s" % self.mountpoint, timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+
+class DetachedDaemon(Daemon):
+    """A mount.dipcfs started without -f: log_path is its -o log=FILE, what
+    it writes before detaching (errors) is in log_path.launch."""
+
+    def __init__(self, name, argv, log_path, env, mountpoint):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.launch_path = log_path + ".launch"
+        open(log_path, "wb").close()
+        self.log = open(self.launch_path, "wb")
+        subreaper_hold()
+        try:
+            launcher = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        except BaseException:
+            subreaper_release()
+            raise
+        self.proc = DetachedProc(launcher, mountpoint)
+        self.died_early = None
+
+    def text(self):
+        out = []
+        for p in (self.launch_path, self.log_path):
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "".join(out)
+
+
+def background_default():
+    return os.environ.get("DIPC_TEST_BACKGROUND") == "1"
+
+
 class Cluster:
     """See the module docstring.
 
@@ -173,7 +311,8 @@ class Cluster:
     def __init__(self, tmpdir=None, nodes=3, conf=None, heartbeat_ms=200,
                  dead_after_ms=2000, request_timeout_ms=5000, ready_timeout=30,
                  allow_stderr=(), start=True, daemon_env=None, daemon_prefix=(),
-                 addrs=None, daemon_prefixes=None, run_prefixes=None):
+                 addrs=None, daemon_prefixes=None, run_prefixes=None, background=None):
+        self.background = background_default() if background is None else background
         self.build = build_dir()
         self.referee_bin = os.path.join(self.build, "referee", "dipc-referee")
         self.mount_bin = os.path.join(self.build, "fs", "mount.dipcfs")
@@ -279,12 +418,27 @@ class Cluster:
 
     def start_node(self, node, wait=True, conf_path=None):
         log = os.path.join(self.dir, "%s.log" % node)
-        if node in self.daemons:  # a restart: keep the old log
-            os.rename(log, log + ".%d" % time.monotonic_ns())
-        d = Daemon(node, self.daemon_prefixes.get(node, []) + self.daemon_prefix
-                   + [self.mount_bin, "dipc", self.mounts[node], "-f", "-o",
-                          "conf=%s,node=%s" % (conf_path or self.conf_path, node)],
-                   log, self.daemon_env)
+        if node in self.daemons:  # a restart: keep the old logs
+            stamp = ".%d" % time.monotonic_ns()
+            for old in (log, log + ".launch"):
+                if os.path.exists(old):
+                    os.rename(old, old + stamp)
+        opts = "conf=%s,node=%s" % (conf_path or self.conf_path, node)
+        prefix = self.daemon_prefixes.get(node, []) + self.daemon_prefix
+        if self.background:
+            d = DetachedDaemon(node, prefix + [self.mount_bin, "dipc", self.mounts[node], "-o",
+                                               opts + ",log=" + log],
+                               log, self.daemon_env, self.mounts[node])
+            # as mount(8) does: back once the mount is up or has failed
+            # (and the subreaper window is closed before anything else runs)
+            try:
+                d.proc.launcher.wait(timeout=self.ready_timeout)
+            except subprocess.TimeoutExpired:
+                pass
+            d.proc.poll()
+        else:
+            d = Daemon(node, prefix + [self.mount_bin, "dipc", self.mounts[node], "-f", "-o", opts],
+                       log, self.daemon_env)
         self.daemons[node] = d
         if wait:
             self.wait_ready([node])
