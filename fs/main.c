@@ -164,16 +164,7 @@ int main(int argc, char **argv)
 		g_free(n->conf->node_listen);
 		n->conf->node_listen = g_strdup(o.listen);
 	}
-	n->name = n->conf->node_name;
-	n->mountpoint = o.mountpoint;
-	n->sem_lim.semmsl = n->conf->semmsl;
-	n->sem_lim.semopm = n->conf->semopm;
-	n->sem_lim.semvmx = n->conf->semvmx;
-	n->sem_lim.semaem = n->conf->semvmx;
-	n->msg_lim.msgmax = n->conf->msgmax ? n->conf->msgmax : 8192;
-	n->msg_lim.msgmnb = n->conf->msgmnb ? n->conf->msgmnb : 16384;
-	if (!n->conf->msgmni)
-		n->conf->msgmni = 32000;
+	node_configure(n, o.mountpoint);
 	if (node_log_start(n, o.log) < 0) {
 		fprintf(stderr, "mount.dipcfs: cannot open the log file %s: %s\n", o.log,
 			g_strerror(errno));

@@ -23,6 +23,21 @@
 
 #include "node.h"
 
+/* The node's name, mount point and the engines' limits, from its conf. */
+void node_configure(dipc_node *n, char *mountpoint)
+{
+	n->name = n->conf->node_name;
+	n->mountpoint = mountpoint;
+	n->sem_lim.semmsl = n->conf->semmsl;
+	n->sem_lim.semopm = n->conf->semopm;
+	n->sem_lim.semvmx = n->conf->semvmx;
+	n->sem_lim.semaem = n->conf->semvmx;
+	n->msg_lim.msgmax = n->conf->msgmax ? n->conf->msgmax : 8192;
+	n->msg_lim.msgmnb = n->conf->msgmnb ? n->conf->msgmnb : 16384;
+	if (!n->conf->msgmni)
+		n->conf->msgmni = 32000;
+}
+
 int node_start(dipc_node *n)
 {
 	int r;

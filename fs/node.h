@@ -273,6 +273,7 @@ struct dipc_node {
 };
 
 /* ---- node.c: the node's parts started and stopped in order ---- */
+void node_configure(dipc_node *n, char *mountpoint);
 int node_start(dipc_node *n);               /* before fuse_daemonize(): may fail */
 void node_start_in_daemon(dipc_node *n);    /* after it: threads, the thread pool */
 void node_stop(dipc_node *n);
