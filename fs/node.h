@@ -11,13 +11,15 @@
  *                    ident.c (who the caller is); private: fuse_priv.h
  *   the op           op.c (life, parking, interrupt), route.c (to the owner)
  *   at the owner     exec.c (type -> glue), exec_sem.c, exec_msg.c,
- *                    objects.c (owned objects, xxxget, status), shmglue.c
- *   the wire         opwire.c (the op codec)
+ *                    objects.c (owned objects, xxxget, status), shmglue.c,
+ *                    ipcindex.c (*_STAT by index)
+ *   the wire         opwire.c (the op codec, the node's other envelopes)
  *   the cluster      cluster.c, referee_link.c, peers.c (membership and
  *                    outbound links), serve.c (the peer origin, inbound links)
  *   processes        exitwatch.c (one epoll fd), procwatch.c (SEM_UNDO exits)
  *   shared memory    shm_*.c, private: shm.h
- *   the node         main.c (options, mount), node.c (start, stop), spin.c
+ *   the node         main.c (options, mount), node.c (start, stop), spin.c,
+ *                    log.c
  *
  * Concurrency: everything runs on one libuv loop thread, FUSE requests
  * included (the session fd is polled by the loop).  No locks.  The one other
