@@ -39,7 +39,6 @@ struct dipc_shmseg {
 	uint8_t *writer;        /* 0: none, else node index + 1 */
 	uint8_t *written;       /* ever granted for writing */
 	uint64_t *granted_ms;   /* last grant */
-	uint8_t *steals;        /* writer-to-writer takes in a row (the quantum's rule) */
 };
 
 dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
@@ -60,9 +59,7 @@ dipc_shmseg *dipc_shmseg_new(int32_t key, int32_t id, uint64_t size, int mode,
 	s->writer = g_try_new0(uint8_t, s->npages);
 	s->written = g_try_new0(uint8_t, s->npages);
 	s->granted_ms = g_try_new0(uint64_t, s->npages);
-	s->steals = g_try_new0(uint8_t, s->npages);
-	if (s->npages && (!s->readers || !s->writer || !s->written || !s->granted_ms ||
-			  !s->steals)) {
+	if (s->npages && (!s->readers || !s->writer || !s->written || !s->granted_ms)) {
 		dipc_shmseg_free(s);
 		return NULL;
 	}
@@ -83,7 +80,6 @@ void dipc_shmseg_free(dipc_shmseg *s)
 	g_free(s->writer);
 	g_free(s->written);
 	g_free(s->granted_ms);
-	g_free(s->steals);
 	g_free(s);
 }
 
@@ -277,18 +273,6 @@ void dipc_shm_plan_free(dipc_shm_plan *p)
 	g_free(p);
 }
 
-/* The quantum protects a page only while it ping-pongs (shmseg.h). */
-static bool page_contended(const dipc_shmseg *s, uint64_t pg, uint64_t now_ms)
-{
-	return s->steals[pg] > DIPC_SHM_STEALS_K &&
-	       now_ms <= s->granted_ms[pg] + DIPC_SHM_STEAL_WINDOW_MS;
-}
-
-bool dipc_shmseg_page_contended(const dipc_shmseg *s, uint64_t page, uint64_t now_ms)
-{
-	return page < s->npages && page_contended(s, page, now_ms);
-}
-
 dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 				uint64_t count, bool write, uint64_t now_ms,
 				unsigned quantum_ms)
@@ -315,7 +299,7 @@ dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 			dipc_shm_runs_add(p->lacking, pg, 1);
 		if (!give)
 			continue;
-		if (page_contended(s, pg, now_ms) && s->granted_ms[pg] + quantum_ms > p->not_before)
+		if (s->granted_ms[pg] + quantum_ms > p->not_before)
 			p->not_before = s->granted_ms[pg] + quantum_ms;
 		for (int j = 0; j < DIPC_SHM_MAX_NODES && give; j++) {
 			if (!(give & (1ull << j)))
@@ -345,12 +329,6 @@ void dipc_shmseg_grant(dipc_shmseg *s, int node, uint64_t first, uint64_t count,
 	for (uint64_t pg = first; pg < first + count; pg++) {
 		int w = (int)s->writer[pg] - 1;
 		if (write) {
-			if (w >= 0 && w != node) {
-				/* taken from another writer: the streak goes on
-				 * if that writer had it for less than the window */
-				bool soon = now_ms <= s->granted_ms[pg] + DIPC_SHM_STEAL_WINDOW_MS;
-				s->steals[pg] = soon ? (uint8_t)MIN(s->steals[pg] + 1, 255) : 1;
-			}
 			s->readers[pg] = 1ull << node;
 			s->writer[pg] = (uint8_t)(node + 1);
 			s->written[pg] = 1;

@@ -14,8 +14,7 @@
  * read or write) is planned with dipc_shmseg_plan(): which nodes must give
  * up which runs (for a write, every other holder gives the page up; for a
  * read, a writer keeps it for reading), when (the time quantum), and which
- * pages the requester lacks.  dipc_shmseg_grant() then records the result
- * (and the writer-to-writer takes that make a page contended).
+ * pages the requester lacks.  dipc_shmseg_grant() then records the result.
  */
 #ifndef DIPC_SHMSEG_H
 #define DIPC_SHMSEG_H
@@ -105,23 +104,8 @@ unsigned dipc_shmseg_node_attaches(const dipc_shmseg *s, const char *node);
 
 /* ---- the directory ---- */
 
-/*
- * The quantum protects only against thrashing.  A page is contended when
- * it has been taken from one writer for another more than
- * DIPC_SHM_STEALS_K times in a row, each take within
- * DIPC_SHM_STEAL_WINDOW_MS of the page's previous grant (two writers
- * stealing it at every store).  A contended page is kept by its holders for
- * quantum_ms after its grant; any other page moves at once (a handoff, a
- * counter under a lock, a reader following a writer).  Reads and other
- * grants neither lengthen nor end a streak; a page left alone for the
- * window is no longer contended, and its next take starts a new streak.
- */
-#define DIPC_SHM_STEALS_K 3
-#define DIPC_SHM_STEAL_WINDOW_MS 50
-
 /* Plan a request of node for pages [first, first + count).  now_ms and
- * quantum_ms: a holder keeps a contended page for quantum_ms after its
- * grant (above). */
+ * quantum_ms: a holder keeps what it was granted for quantum_ms. */
 dipc_shm_plan *dipc_shmseg_plan(const dipc_shmseg *s, int node, uint64_t first,
 				uint64_t count, bool write, uint64_t now_ms,
 				unsigned quantum_ms);
@@ -129,8 +113,6 @@ void dipc_shm_plan_free(dipc_shm_plan *p);
 /* Record the grant: node holds the pages (alone, for a write). */
 void dipc_shmseg_grant(dipc_shmseg *s, int node, uint64_t first, uint64_t count,
 		       bool write, uint64_t now_ms);
-/* Does the quantum protect the page now (see above)? */
-bool dipc_shmseg_page_contended(const dipc_shmseg *s, uint64_t page, uint64_t now_ms);
 /* Has the page ever been granted for writing?  (Never: it is all zeroes.) */
 bool dipc_shmseg_page_written(const dipc_shmseg *s, uint64_t page);
 /* Holder of a page: *writer (-1: none), returns the reader mask. */

@@ -81,7 +81,7 @@ typedef struct fixture {
 	int b, c, d;             /* node indexes */
 } fixture;
 
-static void fx_init_q(fixture *x, unsigned done_timeout_ms, unsigned quantum_ms)
+static void fx_init(fixture *x, unsigned done_timeout_ms)
 {
 	dipc_ident owner = { 0 };
 
@@ -96,7 +96,7 @@ static void fx_init_q(fixture *x, unsigned done_timeout_ms, unsigned quantum_ms)
 		.loop = &x->loop,
 		.id = ID,
 		.self = "a",
-		.quantum_ms = quantum_ms,
+		.quantum_ms = 0,
 		.done_timeout_ms = done_timeout_ms,
 		.ops = &fake_ops,
 		.ud = &x->f,
@@ -106,11 +106,6 @@ static void fx_init_q(fixture *x, unsigned done_timeout_ms, unsigned quantum_ms)
 	x->c = shm_mgr_node_index(x->m, "c");
 	g_assert_cmpint(x->b, ==, 1);
 	g_assert_cmpint(x->c, ==, 2);
-}
-
-static void fx_init(fixture *x, unsigned done_timeout_ms)
-{
-	fx_init_q(x, done_timeout_ms, 0);
 }
 
 static void fx_fini(fixture *x)
@@ -372,75 +367,6 @@ static void test_destroy(void)
 	dipc_shmseg_free(x.seg);
 }
 
-/* One remote request of page 0 served to its end: the take-back (if
- * any) that must go out at once, its end, the grant, the ShmDone. */
-static void serve_at_once(fixture *x, int node, struct dipc_conn *conn, bool write,
-			  int holder, const char *revoke, const char *grant)
-{
-	shm_mgr_request(x->m, node, 0, 1, write, conn, 0);
-	if (revoke) {
-		expect(x, revoke);
-		expect_nothing(x);
-		shm_mgr_revoke_end(x->m, holder);
-	}
-	expect(x, grant);
-	shm_mgr_done(x->m, conn);
-	expect_nothing(x);
-}
-
-/* Issue 12: the quantum holds a page only while writers steal it from each
- * other (common/shmseg.h).  A strict handoff (each side reads the other's
- * value, then writes) moves at once however fast it goes; writer-to-writer
- * takes move at once DIPC_SHM_STEALS_K + 1 times, then each waits out the
- * quantum -- and is served after it, so both writers go on. */
-static void test_quantum_only_when_contended(void)
-{
-	const unsigned quantum = 30;
-	fixture x;
-	uint64_t t0;
-
-	fx_init_q(&x, 100000, quantum);
-	serve_at_once(&x, x.b, CONN(conn_b), true, -1, NULL, "grant 1 0+1 W data - zero 0+1");
-	for (int i = 0; i < 10; i++) {
-		serve_at_once(&x, x.c, CONN(conn_c), false, x.b, "revoke 1 0+1 keep-read",
-			      "grant 2 0+1 R data 0+1 zero -");
-		serve_at_once(&x, x.c, CONN(conn_c), true, x.b, "revoke 1 0+1 give-up",
-			      "grant 2 0+1 W data - zero -");
-		serve_at_once(&x, x.b, CONN(conn_b), false, x.c, "revoke 2 0+1 keep-read",
-			      "grant 1 0+1 R data 0+1 zero -");
-		serve_at_once(&x, x.b, CONN(conn_b), true, x.c, "revoke 2 0+1 give-up",
-			      "grant 1 0+1 W data - zero -");
-	}
-	g_assert_false(dipc_shmseg_page_contended(x.seg, 0, uv_now(&x.loop)));
-
-	/* b writes; now c and b steal the page from each other */
-	for (int i = 0; i <= DIPC_SHM_STEALS_K; i++) {
-		bool to_c = i % 2 == 0;
-		serve_at_once(&x, to_c ? x.c : x.b, to_c ? CONN(conn_c) : CONN(conn_b), true,
-			      to_c ? x.b : x.c, to_c ? "revoke 1 0+1 give-up" : "revoke 2 0+1 give-up",
-			      to_c ? "grant 2 0+1 W data 0+1 zero -" : "grant 1 0+1 W data 0+1 zero -");
-	}
-	g_assert_true(dipc_shmseg_page_contended(x.seg, 0, uv_now(&x.loop)));
-	/* the holder is b after an even number of steals: c waits */
-	t0 = uv_now(&x.loop);
-	shm_mgr_request(x.m, x.c, 0, 1, true, CONN(conn_c), 0);
-	expect_nothing(&x);
-	uv_run(&x.loop, UV_RUN_ONCE);   /* until the quantum has run out */
-	g_assert_cmpuint(uv_now(&x.loop) - t0, >=, quantum - 1);
-	expect(&x, "revoke 1 0+1 give-up");
-	shm_mgr_revoke_end(x.m, x.b);
-	expect(&x, "grant 2 0+1 W data 0+1 zero -");
-	shm_mgr_done(x.m, CONN(conn_c));
-
-	/* left alone for the window, the page moves at once again */
-	uv_sleep(DIPC_SHM_STEAL_WINDOW_MS + 5);
-	uv_update_time(&x.loop);
-	g_assert_false(dipc_shmseg_page_contended(x.seg, 0, uv_now(&x.loop)));
-	serve_at_once(&x, x.b, CONN(conn_b), true, x.c, "revoke 2 0+1 give-up",
-		      "grant 1 0+1 W data 0+1 zero -");
-	fx_fini(&x);
-}
-
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -452,7 +378,5 @@ int main(int argc, char **argv)
 	g_test_add_func("/shm_manager/send_failures", test_send_failures);
 	g_test_add_func("/shm_manager/done_deadline", test_done_deadline);
 	g_test_add_func("/shm_manager/destroy", test_destroy);
-	g_test_add_func("/shm_manager/quantum_only_when_contended",
-			test_quantum_only_when_contended);
 	return g_test_run();
 }
