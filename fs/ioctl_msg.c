@@ -27,9 +27,6 @@
 #ifndef MSG_COPY
 #define MSG_COPY 040000
 #endif
-#ifndef MSG_STAT_ANY
-#define MSG_STAT_ANY 13
-#endif
 
 /* S/M/L inline or staged: the layouts share every field but the text's room. */
 static int msgsnd_decode(dipc_ioc_call *call, dipc_op **ret_op)
@@ -309,18 +306,7 @@ static int msgctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 /* The commands of the kernel's index (ipcindex.c) before the owner. */
 static void msgctl_start(dipc_op *op)
 {
-	switch (op->msg.cmd) {
-	case IPC_INFO:
-	case MSG_INFO:
-		index_complete_info(op, DIPC_KIND_MSG);
-		break;
-	case MSG_STAT:
-	case MSG_STAT_ANY:
-		index_route_stat(op, DIPC_KIND_MSG);
-		break;
-	default:
-		route_op(op);
-	}
+	index_start(op, DIPC_KIND_MSG, op->msg.cmd);
 }
 
 static void msgctl_done(dipc_op *op)

@@ -17,10 +17,6 @@
 #include "ioctl_table.h"
 #include "ipcindex.h"
 
-#ifndef SEM_STAT_ANY
-#define SEM_STAT_ANY 20
-#endif
-
 /* semop, semtimedop: the payload's size says how many sembufs it can hold. */
 static int semop_decode(dipc_ioc_call *call, dipc_op **ret_op)
 {
@@ -117,18 +113,7 @@ static int semctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 /* The commands of the kernel's index (ipcindex.c) before the owner. */
 static void semctl_start(dipc_op *op)
 {
-	switch (op->sem.cmd) {
-	case IPC_INFO:
-	case SEM_INFO:
-		index_complete_info(op, DIPC_KIND_SEM);
-		break;
-	case SEM_STAT:
-	case SEM_STAT_ANY:
-		index_route_stat(op, DIPC_KIND_SEM);
-		break;
-	default:
-		route_op(op);
-	}
+	index_start(op, DIPC_KIND_SEM, op->sem.cmd);
 }
 
 static void semctl_done(dipc_op *op)

@@ -20,10 +20,6 @@
 #include "ioctl_table.h"
 #include "ipcindex.h"
 
-#ifndef SHM_STAT_ANY
-#define SHM_STAT_ANY 15
-#endif
-
 /* IPC_INFO / SHM_INFO: the cluster's limits; SHM_INFO counts this node's
  * own segments (the kernel counts its namespace). */
 static void fill_shminfo(dipc_node *n, struct dipc_shminfo *si, int cmd)
@@ -79,18 +75,7 @@ static int shmctl_decode(dipc_ioc_call *call, dipc_op **ret_op)
 /* The commands of the kernel's index (ipcindex.c) before the owner. */
 static void shmctl_start(dipc_op *op)
 {
-	switch (op->shm.cmd) {
-	case IPC_INFO:
-	case SHM_INFO:
-		index_complete_info(op, DIPC_KIND_SHM);
-		break;
-	case SHM_STAT:
-	case SHM_STAT_ANY:
-		index_route_stat(op, DIPC_KIND_SHM);
-		break;
-	default:
-		route_op(op);
-	}
+	index_start(op, DIPC_KIND_SHM, op->shm.cmd);
 }
 
 /* shmat (before mapping) and shmdt (after unmapping). */

@@ -26,6 +26,10 @@
  * call is about limits, and must not fail for want of a listing.
  */
 #include <errno.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 
 #include "ipcindex.h"
 #include "opwire.h"
@@ -140,4 +144,31 @@ void index_route_stat(dipc_op *op, int kind)
 void index_complete_info(dipc_op *op, int kind)
 {
 	start(op, kind, true);
+}
+
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
+#ifndef MSG_STAT_ANY
+#define MSG_STAT_ANY 13
+#endif
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+
+void index_start(dipc_op *op, int kind, int cmd)
+{
+	/* Each kind's numbers for the same three commands. */
+	static const struct { int info, stat, stat_any; } cmds[] = {
+		[DIPC_KIND_SEM] = { SEM_INFO, SEM_STAT, SEM_STAT_ANY },
+		[DIPC_KIND_MSG] = { MSG_INFO, MSG_STAT, MSG_STAT_ANY },
+		[DIPC_KIND_SHM] = { SHM_INFO, SHM_STAT, SHM_STAT_ANY },
+	};
+
+	if (cmd == IPC_INFO || cmd == cmds[kind].info)
+		index_complete_info(op, kind);
+	else if (cmd == cmds[kind].stat || cmd == cmds[kind].stat_any)
+		index_route_stat(op, kind);
+	else
+		route_op(op);
 }

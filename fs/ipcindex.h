@@ -20,4 +20,9 @@ void index_route_stat(dipc_op *op, int kind);
  * highest index in use among the cluster's objects of kind, 0 for none. */
 void index_complete_info(dipc_op *op, int kind);
 
+/* Start a *ctl op of kind whose command is cmd: IPC_INFO and the kind's
+ * *_INFO to index_complete_info, its *_STAT and *_STAT_ANY to
+ * index_route_stat, anything else to route_op.  (The ioctl rows' start.) */
+void index_start(dipc_op *op, int kind, int cmd);
+
 #endif /* DIPC_FS_IPCINDEX_H */
