@@ -22,6 +22,29 @@
 
 #include "opwire.h"
 
+/* The ipc_perm part of SemidDs, MsqidDs and ShmidDs: the same fields in all
+ * three wire messages and in struct dipc_ipc_perm. */
+#define PERM_TO_PB(pb, p) \
+	do { \
+		(pb)->key = (p).key; \
+		(pb)->uid = (p).uid; \
+		(pb)->gid = (p).gid; \
+		(pb)->cuid = (p).cuid; \
+		(pb)->cgid = (p).cgid; \
+		(pb)->mode = (p).mode; \
+		(pb)->seq = (p).seq; \
+	} while (0)
+#define PERM_FROM_PB(p, pb) \
+	do { \
+		(p)->key = (pb)->key; \
+		(p)->uid = (pb)->uid; \
+		(p)->gid = (pb)->gid; \
+		(p)->cuid = (pb)->cuid; \
+		(p)->cgid = (pb)->cgid; \
+		(p)->mode = (pb)->mode; \
+		(p)->seq = (pb)->seq; \
+	} while (0)
+
 struct opwire_msg {
 	Dipc__Envelope env;
 	Dipc__Ident caller;
@@ -367,13 +390,7 @@ static void shmctl_rep_enc(const dipc_op *op, opwire_msg *m)
 	const struct dipc_shmid_ds *x = &op->shm.ds;
 	m->shm_ctl_reply = r;
 	m->sds = d;
-	m->sds.key = x->perm.key;
-	m->sds.uid = x->perm.uid;
-	m->sds.gid = x->perm.gid;
-	m->sds.cuid = x->perm.cuid;
-	m->sds.cgid = x->perm.cgid;
-	m->sds.mode = x->perm.mode;
-	m->sds.seq = x->perm.seq;
+	PERM_TO_PB(&m->sds, x->perm);
 	m->sds.segsz = x->segsz;
 	m->sds.atime = x->atime;
 	m->sds.dtime = x->dtime;
@@ -392,13 +409,7 @@ static int shmctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 	const Dipc__ShmidDs *d = r->shm_ctl_reply->ds;
 	memset(&op->shm.ds, 0, sizeof(op->shm.ds));
 	if (d) {
-		op->shm.ds.perm.key = d->key;
-		op->shm.ds.perm.uid = d->uid;
-		op->shm.ds.perm.gid = d->gid;
-		op->shm.ds.perm.cuid = d->cuid;
-		op->shm.ds.perm.cgid = d->cgid;
-		op->shm.ds.perm.mode = d->mode;
-		op->shm.ds.perm.seq = d->seq;
+		PERM_FROM_PB(&op->shm.ds.perm, d);
 		op->shm.ds.segsz = d->segsz;
 		op->shm.ds.atime = d->atime;
 		op->shm.ds.dtime = d->dtime;
@@ -428,13 +439,7 @@ static void ds_to_pb(const struct dipc_semid_ds *ds, Dipc__SemidDs *pb)
 {
 	Dipc__SemidDs init = DIPC__SEMID_DS__INIT;
 	*pb = init;
-	pb->key = ds->perm.key;
-	pb->uid = ds->perm.uid;
-	pb->gid = ds->perm.gid;
-	pb->cuid = ds->perm.cuid;
-	pb->cgid = ds->perm.cgid;
-	pb->mode = ds->perm.mode;
-	pb->seq = ds->perm.seq;
+	PERM_TO_PB(pb, ds->perm);
 	pb->otime = ds->otime;
 	pb->ctime = ds->ctime;
 	pb->nsems = ds->nsems;
@@ -445,13 +450,7 @@ static void ds_from_pb(const Dipc__SemidDs *pb, struct dipc_semid_ds *ds)
 	memset(ds, 0, sizeof(*ds));
 	if (!pb)
 		return;
-	ds->perm.key = pb->key;
-	ds->perm.uid = pb->uid;
-	ds->perm.gid = pb->gid;
-	ds->perm.cuid = pb->cuid;
-	ds->perm.cgid = pb->cgid;
-	ds->perm.mode = pb->mode;
-	ds->perm.seq = pb->seq;
+	PERM_FROM_PB(&ds->perm, pb);
 	ds->otime = pb->otime;
 	ds->ctime = pb->ctime;
 	ds->nsems = pb->nsems;
@@ -517,13 +516,7 @@ static void msgctl_rep_enc(const dipc_op *op, opwire_msg *m)
 	m->msg_ctl_reply = r;
 	m->mds = d;
 	m->msg_ctl_reply.result = op->result;
-	m->mds.key = op->msg.ds.perm.key;
-	m->mds.uid = op->msg.ds.perm.uid;
-	m->mds.gid = op->msg.ds.perm.gid;
-	m->mds.cuid = op->msg.ds.perm.cuid;
-	m->mds.cgid = op->msg.ds.perm.cgid;
-	m->mds.mode = op->msg.ds.perm.mode;
-	m->mds.seq = op->msg.ds.perm.seq;
+	PERM_TO_PB(&m->mds, op->msg.ds.perm);
 	m->mds.stime = op->msg.ds.stime;
 	m->mds.rtime = op->msg.ds.rtime;
 	m->mds.ctime = op->msg.ds.ctime;
@@ -541,13 +534,7 @@ static int msgctl_rep_dec(dipc_op *op, const Dipc__Envelope *r)
 	const Dipc__MsqidDs *d = r->msg_ctl_reply->ds;
 	memset(&op->msg.ds, 0, sizeof(op->msg.ds));
 	if (d) {
-		op->msg.ds.perm.key = d->key;
-		op->msg.ds.perm.uid = d->uid;
-		op->msg.ds.perm.gid = d->gid;
-		op->msg.ds.perm.cuid = d->cuid;
-		op->msg.ds.perm.cgid = d->cgid;
-		op->msg.ds.perm.mode = d->mode;
-		op->msg.ds.perm.seq = d->seq;
+		PERM_FROM_PB(&op->msg.ds.perm, d);
 		op->msg.ds.stime = d->stime;
 		op->msg.ds.rtime = d->rtime;
 		op->msg.ds.ctime = d->ctime;
