@@ -389,7 +389,6 @@ void op_interrupt(dipc_op *op);
 void exec_local(dipc_op *op);
 /* Park op on obj unless max_parked is reached (then false: refuse, ENOMEM). */
 bool exec_may_park(dipc_op *op, dipc_obj *obj);
-const char *op_type_name(enum dipc_op_type type);
 
 /* ---- exec_sem.c ---- */
 void exec_semop(dipc_op *op, dipc_obj *obj);
